@@ -1,0 +1,32 @@
+# spysession: the two commands a new user runs are `make demo` and `make test`.
+# Everything they need is installed by the targets themselves:
+#   - a local .venv (maturin, pytest, the test dependencies) for Python;
+#   - Debian packages only where truly needed (valgrind), through apt-get.
+# Each part of the build lives in mk/*.mk; this file only ties them together.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+VPY := $(VENV)/bin/python
+
+.PHONY: help test demo check test-rust
+help:
+	@echo "make demo   - run the quick-start demo (Python and C sharing one LMDB store)"
+	@echo "make test   - every check and test: fmt, clippy, Rust, C (valgrind), Python"
+
+## test: every check and every test, Rust, C and Python.
+test: check test-rust test-c test-python
+	@echo "make test: all green"
+
+## check: formatting and lints, warnings are errors.
+check:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## test-rust: unit, integration and doc tests of every crate.
+test-rust:
+	$(CARGO) test --workspace
+
+include $(wildcard mk/*.mk)

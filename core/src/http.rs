@@ -1,0 +1,209 @@
+//! The HTTP pieces a session needs: reading ids out of a Cookie header, a
+//! query string or a form body; RFC 6265 path-match; writing Set-Cookie.
+//!
+//! Input from the network is taken as bytes and never trusted: nothing here
+//! panics on any input, and ids are validated before they go anywhere.
+
+use std::fmt::Write as _;
+
+/// Values of every cookie called `name` in a Cookie header, in order.
+///
+/// Pairs are split on `;`, surrounding whitespace is trimmed and one pair of
+/// double quotes around a value is removed. Values are not percent-decoded
+/// (RFC 6265 gives cookie values no encoding). Pairs without `=` are skipped.
+pub fn cookie_values<'a>(header: &'a [u8], name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    header.split(|&b| b == b';').filter_map(move |pair| {
+        let eq = pair.iter().position(|&b| b == b'=')?;
+        let (key, value) = (trim(&pair[..eq]), trim(&pair[eq + 1..]));
+        if key != name.as_bytes() {
+            return None;
+        }
+        Some(match value {
+            [b'"', inner @ .., b'"'] => inner,
+            other => other,
+        })
+    })
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// Values of every field called `name` in an urlencoded query string or
+/// form body (`+` is a space, `%XX` is decoded), in order.
+pub fn form_values(body: &[u8], name: &str) -> Vec<String> {
+    form_urlencoded::parse(body)
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .collect()
+}
+
+/// RFC 6265 §5.1.4 path-match: does `request_path` fall under `cookie_path`?
+pub fn path_matches(request_path: &str, cookie_path: &str) -> bool {
+    // The query, if a caller passed a whole request target, is not part of the path.
+    let request_path = request_path.split(['?', '#']).next().unwrap_or("");
+    let request_path = if request_path.is_empty() {
+        "/"
+    } else {
+        request_path
+    };
+    if request_path == cookie_path {
+        return true;
+    }
+    request_path.starts_with(cookie_path)
+        && (cookie_path.ends_with('/')
+            || request_path.as_bytes().get(cookie_path.len()) == Some(&b'/'))
+}
+
+/// The IMF-fixdate form of a Unix time (`Thu, 01 Jan 1970 00:00:00 GMT`),
+/// as Set-Cookie's Expires wants it.
+pub fn http_date(unix_seconds: f64) -> String {
+    let secs = if unix_seconds.is_finite() {
+        unix_seconds.floor().max(0.0) as i64
+    } else {
+        0
+    };
+    let secs = secs.min(253_402_300_799); // 9999-12-31T23:59:59
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS[days.rem_euclid(7) as usize],
+        day,
+        MONTHS[(month - 1) as usize],
+        year,
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm: days since 1970-01-01 to (y, m, d).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The attributes of the session cookie; values were validated when the
+/// manager was made, so none can split a header.
+#[derive(Clone, Debug)]
+pub struct CookieAttributes<'a> {
+    /// Cookie name.
+    pub name: &'a str,
+    /// Path attribute.
+    pub path: &'a str,
+    /// Domain attribute.
+    pub domain: Option<&'a str>,
+    /// Secure flag.
+    pub secure: bool,
+    /// HttpOnly flag.
+    pub httponly: bool,
+    /// SameSite attribute value (`Strict`, `Lax`, `None`).
+    pub samesite: Option<&'a str>,
+}
+
+/// A Set-Cookie value: `value` lives `max_age` seconds, until `expires`.
+pub fn set_cookie(attrs: &CookieAttributes<'_>, value: &str, max_age: i64, expires: f64) -> String {
+    let mut out = format!("{}={}; Path={}", attrs.name, value, attrs.path);
+    if let Some(domain) = attrs.domain {
+        let _ = write!(out, "; Domain={domain}");
+    }
+    let _ = write!(
+        out,
+        "; Max-Age={}; Expires={}",
+        max_age.max(0),
+        http_date(expires)
+    );
+    if attrs.secure {
+        out.push_str("; Secure");
+    }
+    if attrs.httponly {
+        out.push_str("; HttpOnly");
+    }
+    if let Some(samesite) = attrs.samesite {
+        let _ = write!(out, "; SameSite={samesite}");
+    }
+    out
+}
+
+/// True for an RFC 7230 token (cookie and field names).
+pub fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_in_order_with_quotes_and_junk() {
+        let header = b"a=1; spysession=\"x\" ;junk; spysession = y;=z;spysessionx=w";
+        let found: Vec<_> = cookie_values(header, "spysession").collect();
+        assert_eq!(found, vec![&b"x"[..], &b"y"[..]]);
+        assert_eq!(cookie_values(b"", "a").count(), 0);
+        assert_eq!(cookie_values(b"\xff\xfe=\x00", "a").count(), 0);
+    }
+
+    #[test]
+    fn form_values_decode_percent_and_plus() {
+        assert_eq!(form_values(b"a=1&b=x+y%21&b=2", "b"), vec!["x y!", "2"]);
+        assert!(form_values(b"%zz&&=", "a").is_empty());
+    }
+
+    #[test]
+    fn path_match_follows_rfc6265() {
+        assert!(path_matches("/myapp", "/myapp"));
+        assert!(path_matches("/myapp/page", "/myapp"));
+        assert!(path_matches("/myapp/page", "/myapp/"));
+        assert!(!path_matches("/myapplication", "/myapp"));
+        assert!(!path_matches("/other", "/myapp"));
+        assert!(path_matches("/anything", "/"));
+        assert!(path_matches("", "/"));
+        assert!(path_matches("/myapp?x=1", "/myapp"));
+    }
+
+    #[test]
+    fn http_dates_are_imf_fixdate() {
+        assert_eq!(http_date(0.0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_700_000_000.5), "Tue, 14 Nov 2023 22:13:20 GMT");
+        assert_eq!(http_date(951_782_400.0), "Tue, 29 Feb 2000 00:00:00 GMT");
+    }
+
+    #[test]
+    fn set_cookie_carries_every_attribute() {
+        let attrs = CookieAttributes {
+            name: "sid",
+            path: "/app",
+            domain: Some("example.com"),
+            secure: true,
+            httponly: true,
+            samesite: Some("Strict"),
+        };
+        assert_eq!(
+            set_cookie(&attrs, "v", 60, 60.0),
+            "sid=v; Path=/app; Domain=example.com; Max-Age=60; Expires=Thu, 01 Jan 1970 00:01:00 GMT; Secure; HttpOnly; SameSite=Strict"
+        );
+    }
+}

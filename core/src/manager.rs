@@ -1,0 +1,169 @@
+//! [`SessionManager`]: a site's options and store; begins a [`Session`] for
+//! each request.
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::http::{cookie_values, form_values, path_matches};
+use crate::id::SessionId;
+use crate::options::{check_path, check_seconds, Options, Transport};
+use crate::session::{Loaded, Session};
+use crate::store::Store;
+
+/// The parts of an HTTP request a session is found in. Every field is raw,
+/// untrusted network input.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Request<'a> {
+    /// The raw `Cookie` header, if any.
+    pub cookie: Option<&'a [u8]>,
+    /// The raw query string (without `?`), if any.
+    pub query: Option<&'a [u8]>,
+    /// The urlencoded form body, if any.
+    pub form: Option<&'a [u8]>,
+    /// The request path, for path-match against the session path (`/` if empty).
+    pub path: &'a str,
+}
+
+/// Per-page overrides of the site's options (Spyce lets a page set them).
+#[derive(Clone, Debug, Default)]
+pub struct PageOptions {
+    /// Overrides `expire` for this request's session.
+    pub expire: Option<f64>,
+    /// Overrides the session (cookie) path for this request.
+    pub session_path: Option<String>,
+}
+
+pub(crate) struct Inner {
+    pub store: Arc<dyn Store>,
+    pub options: Options,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A site's session configuration: store, options, clock. Cheap to clone
+/// and safe to share between threads.
+#[derive(Clone)]
+pub struct SessionManager {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl SessionManager {
+    /// A manager over `store` with `options` (validated: a bad value is
+    /// [`Error::Config`] naming the option) and the system clock.
+    pub fn new(store: Arc<dyn Store>, options: Options) -> Result<Self> {
+        Self::with_clock(store, options, Arc::new(SystemClock))
+    }
+
+    /// Same as [`SessionManager::new`] with a clock of your own.
+    pub fn with_clock(
+        store: Arc<dyn Store>,
+        options: Options,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        options.validate()?;
+        Ok(SessionManager {
+            inner: Arc::new(Inner {
+                store,
+                options,
+                clock,
+            }),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The options.
+    pub fn options(&self) -> &Options {
+        &self.inner.options
+    }
+
+    /// The manager's clock, read now.
+    pub fn now(&self) -> f64 {
+        self.inner.clock.now()
+    }
+
+    /// The session of `request` with the site's options.
+    pub fn begin(&self, request: &Request<'_>) -> Result<Session> {
+        self.begin_with(request, &PageOptions::default())
+    }
+
+    /// The session of `request`: the stored one when the request carries a
+    /// live id (in transport order, first well-formed id wins) under the
+    /// session path; otherwise a new one (not stored until something is set).
+    ///
+    /// An unknown id is adopted only when `strict` is off. A damaged record
+    /// gives a new session with a new id. Store I/O errors are returned.
+    pub fn begin_with(&self, request: &Request<'_>, page: &PageOptions) -> Result<Session> {
+        let expire = page.expire.unwrap_or(self.inner.options.expire);
+        check_seconds("expire", expire)?;
+        let session_path = match &page.session_path {
+            Some(p) => {
+                check_path("session_path", p)?;
+                p.clone()
+            }
+            None => self.inner.options.path.clone(),
+        };
+        let now = self.now();
+        let fresh =
+            |id: SessionId| Session::new(self.clone(), id, None, now, expire, session_path.clone());
+
+        if !path_matches(request.path, &session_path) {
+            return Ok(fresh(SessionId::generate()));
+        }
+        let Some(id) = self.find_id(request) else {
+            return Ok(fresh(SessionId::generate()));
+        };
+        match self.inner.store.load(&id, now) {
+            Ok(Some(record)) if !self.past_max_lifetime(record.created, now) => {
+                let loaded = Loaded {
+                    created: record.created,
+                    accessed: record.accessed,
+                    expires_at: record.expires_at,
+                    data: record.data,
+                };
+                Ok(Session::new(
+                    self.clone(),
+                    id,
+                    Some(loaded),
+                    now,
+                    expire,
+                    session_path,
+                ))
+            }
+            Ok(_) if !self.inner.options.strict => Ok(fresh(id)),
+            Ok(_) | Err(Error::Corrupt(_)) => Ok(fresh(SessionId::generate())),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn past_max_lifetime(&self, created: f64, now: f64) -> bool {
+        self.inner
+            .options
+            .max_lifetime
+            .is_some_and(|max| now >= created + max)
+    }
+
+    /// The first well-formed id the request carries, in transport order.
+    pub fn find_id(&self, request: &Request<'_>) -> Option<SessionId> {
+        let options = &self.inner.options;
+        options
+            .transports
+            .iter()
+            .find_map(|transport| match transport {
+                Transport::Cookie => request.cookie.and_then(|h| {
+                    cookie_values(h, &options.cookie_name).find_map(|v| SessionId::parse(v).ok())
+                }),
+                Transport::Get => first_id(request.query, &options.param_name),
+                Transport::Post => first_id(request.form, &options.param_name),
+            })
+    }
+}
+
+fn first_id(body: Option<&[u8]>, name: &str) -> Option<SessionId> {
+    form_values(body?, name)
+        .iter()
+        .find_map(|v| SessionId::parse(v).ok())
+}

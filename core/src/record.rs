@@ -1,0 +1,208 @@
+//! What a store keeps for one session, its MessagePack encoding, and the
+//! per-key change set that commit merges into it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::value::Value;
+
+/// The record format this version writes (and the only one it reads).
+pub const FORMAT_VERSION: u8 = 1;
+
+/// A session's data, keyed by string.
+pub type Data = BTreeMap<String, Value>;
+
+/// What a store keeps for one session id.
+///
+/// On disk a record is one MessagePack array of five elements, in order:
+///
+/// | # | field | MessagePack type |
+/// |---|---|---|
+/// | 0 | format version, currently `1` | positive int |
+/// | 1 | created at, Unix seconds | float 64 |
+/// | 2 | last written (commit or touch), Unix seconds | float 64 |
+/// | 3 | expires at, Unix seconds; expired when `now >= expires_at` | float 64 |
+/// | 4 | data | map of str to value (see [`Value`]) |
+///
+/// A reader must refuse any other format version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Format version byte ([`FORMAT_VERSION`]).
+    pub version: u8,
+    /// When the session was first stored.
+    pub created: f64,
+    /// When the record was last written (a commit or an expiry touch).
+    pub accessed: f64,
+    /// When the session expires (`now >= expires_at` is expired).
+    pub expires_at: f64,
+    /// The session's key/value data.
+    pub data: Data,
+}
+
+impl Record {
+    /// A new record created at `now`.
+    pub fn new(now: f64, expires_at: f64, data: Data) -> Self {
+        Record {
+            version: FORMAT_VERSION,
+            created: now,
+            accessed: now,
+            expires_at,
+            data,
+        }
+    }
+
+    /// True when the record is expired at `now`.
+    pub fn is_expired(&self, now: f64) -> bool {
+        now >= self.expires_at
+    }
+
+    /// Encodes the record as documented on [`Record`].
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Encodes into `out` (cleared first), reusing its allocation.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.clear();
+        // Writing a Record (plain numbers and Values) into memory cannot fail.
+        rmp_serde::encode::write(out, self).expect("a Record always encodes");
+    }
+
+    /// Decodes a record, refusing anything that is not exactly one record of
+    /// the current format.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut de = rmp_serde::Deserializer::new(bytes);
+        let record = Record::deserialize(&mut de).map_err(|e| Error::Corrupt(e.to_string()))?;
+        if !de.get_ref().is_empty() {
+            return Err(Error::Corrupt("trailing bytes after the record".into()));
+        }
+        if record.version != FORMAT_VERSION {
+            return Err(Error::Corrupt(format!(
+                "record format version {} (this build reads {FORMAT_VERSION})",
+                record.version
+            )));
+        }
+        if !(record.created.is_finite()
+            && record.accessed.is_finite()
+            && !record.expires_at.is_nan())
+        {
+            return Err(Error::Corrupt("record times are not numbers".into()));
+        }
+        Ok(record)
+    }
+}
+
+/// The changes one request made to a session: which keys it set or removed,
+/// and whether it cleared the whole session first.
+///
+/// Commit applies these to the record *as it is in the store at that moment*,
+/// so two requests that change different keys both keep their change.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Changes {
+    /// Start from an empty map instead of the stored data.
+    pub clear: bool,
+    /// Keys set (`Some`) or removed (`None`), last write wins.
+    pub keys: BTreeMap<String, Option<Value>>,
+}
+
+impl Changes {
+    /// True when nothing was changed.
+    pub fn is_empty(&self) -> bool {
+        !self.clear && self.keys.is_empty()
+    }
+
+    /// Records `key = value`.
+    pub fn set(&mut self, key: String, value: Value) {
+        self.keys.insert(key, Some(value));
+    }
+
+    /// Records the removal of `key`.
+    pub fn remove(&mut self, key: String) {
+        self.keys.insert(key, None);
+    }
+
+    /// Records a clear: every stored key goes, then later sets apply.
+    pub fn clear(&mut self) {
+        self.clear = true;
+        self.keys.clear();
+    }
+
+    /// Applies the changes to `data`.
+    pub fn apply_to(&self, data: &mut Data) {
+        if self.clear {
+            data.clear();
+        }
+        for (key, change) in &self.keys {
+            match change {
+                Some(value) => {
+                    data.insert(key.clone(), value.clone());
+                }
+                None => {
+                    data.remove(key);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        let mut data = Data::new();
+        data.insert("visited".into(), Value::Int(3));
+        data.insert("name".into(), Value::Str("ada".into()));
+        Record::new(1000.0, 2000.0, data)
+    }
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let r = record();
+        assert_eq!(Record::decode(&r.encode()).unwrap(), r);
+    }
+
+    #[test]
+    fn layout_is_a_five_element_array_starting_with_the_version() {
+        let bytes = record().encode();
+        assert_eq!(bytes[0], 0x95, "fixarray of 5");
+        assert_eq!(bytes[1], FORMAT_VERSION);
+        assert_eq!(bytes[2], 0xcb, "created is a float 64");
+    }
+
+    #[test]
+    fn damaged_or_foreign_bytes_are_corrupt() {
+        let mut bytes = record().encode();
+        bytes[1] = 9;
+        assert!(matches!(Record::decode(&bytes), Err(Error::Corrupt(_))));
+        assert!(matches!(Record::decode(b"garbage"), Err(Error::Corrupt(_))));
+        assert!(matches!(Record::decode(&[]), Err(Error::Corrupt(_))));
+        let mut long = record().encode();
+        long.push(0);
+        assert!(matches!(Record::decode(&long), Err(Error::Corrupt(_))));
+    }
+
+    #[test]
+    fn changes_apply_sets_removes_and_clear() {
+        let mut data = record().data;
+        let mut c = Changes::default();
+        c.set("a".into(), Value::Int(1));
+        c.remove("name".into());
+        c.apply_to(&mut data);
+        assert_eq!(data.get("a"), Some(&Value::Int(1)));
+        assert!(!data.contains_key("name"));
+        assert!(data.contains_key("visited"));
+
+        let mut c = Changes::default();
+        c.set("x".into(), Value::Nil);
+        c.clear();
+        c.set("y".into(), Value::Bool(true));
+        c.apply_to(&mut data);
+        assert_eq!(data.len(), 1);
+        assert_eq!(data.get("y"), Some(&Value::Bool(true)));
+    }
+}

@@ -1,0 +1,358 @@
+//! [`Session`]: one request's view of one browser's data, with the changes
+//! it made, committed as a per-key merge.
+
+use std::collections::btree_map;
+
+use crate::error::Result;
+use crate::http::{set_cookie, CookieAttributes};
+use crate::id::SessionId;
+use crate::manager::SessionManager;
+use crate::options::Transport;
+use crate::record::{Changes, Data};
+use crate::store::{CommitOutcome, Update};
+use crate::value::Value;
+
+/// What the session looked like in the store when this request loaded it.
+pub(crate) struct Loaded {
+    pub created: f64,
+    pub accessed: f64,
+    pub expires_at: f64,
+    pub data: Data,
+}
+
+/// What a commit did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitResult {
+    /// False when the changes were dropped because the session is gone
+    /// (invalidated or expired meanwhile: no resurrection).
+    pub committed: bool,
+    /// The `Set-Cookie` header value to send, if the browser must be told.
+    pub set_cookie: Option<String>,
+}
+
+/// One request's session: a map of string keys to [`Value`]s.
+///
+/// Reads see the data as loaded plus this request's own changes. Commit
+/// sends only the keys this request set or removed, merged into the record
+/// as it is stored at that moment.
+pub struct Session {
+    manager: SessionManager,
+    id: SessionId,
+    /// Not in the store (yet): nothing is written until something is set.
+    is_new: bool,
+    created: f64,
+    /// `accessed` of the stored record when loaded or last committed.
+    base_accessed: Option<f64>,
+    expires_at: f64,
+    expire: f64,
+    session_path: String,
+    data: Data,
+    changes: Changes,
+    /// Ids to delete at commit (after regenerate or invalidate).
+    retired: Vec<SessionId>,
+    /// An invalidated session whose cookie must be expired if nothing new is stored.
+    invalidated: bool,
+    committed: bool,
+}
+
+impl Session {
+    pub(crate) fn new(
+        manager: SessionManager,
+        id: SessionId,
+        loaded: Option<Loaded>,
+        now: f64,
+        expire: f64,
+        session_path: String,
+    ) -> Self {
+        let (is_new, created, base_accessed, expires_at, data) = match loaded {
+            Some(l) => (false, l.created, Some(l.accessed), l.expires_at, l.data),
+            None => (true, now, None, now + expire, Data::new()),
+        };
+        Session {
+            manager,
+            id,
+            is_new,
+            created,
+            base_accessed,
+            expires_at,
+            expire,
+            session_path,
+            data,
+            changes: Changes::default(),
+            retired: Vec::new(),
+            invalidated: false,
+            committed: false,
+        }
+    }
+
+    /// The session id.
+    pub fn id(&self) -> SessionId {
+        self.id
+    }
+
+    /// True until the session is first stored.
+    pub fn is_new(&self) -> bool {
+        self.is_new
+    }
+
+    /// True when this request changed something not yet committed.
+    pub fn modified(&self) -> bool {
+        !self.changes.is_empty() || !self.retired.is_empty() || self.invalidated
+    }
+
+    /// When the session expires (Unix seconds): for a new session now +
+    /// expire, for a loaded one the stored value until a commit moves it.
+    pub fn expires_at(&self) -> f64 {
+        self.expires_at
+    }
+
+    /// When the session was created (Unix seconds).
+    pub fn created(&self) -> f64 {
+        self.created
+    }
+
+    /// False before the first commit and after a dropped one.
+    pub fn committed(&self) -> bool {
+        self.committed
+    }
+
+    /// The session path in effect.
+    pub fn session_path(&self) -> &str {
+        &self.session_path
+    }
+
+    /// The manager this session belongs to.
+    pub fn manager(&self) -> &SessionManager {
+        &self.manager
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.data.get(key)
+    }
+
+    /// Sets `key` to `value`.
+    pub fn set(&mut self, key: impl Into<String>, value: Value) {
+        let key = key.into();
+        self.data.insert(key.clone(), value.clone());
+        self.changes.set(key, value);
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let old = self.data.remove(key)?;
+        self.changes.remove(key.to_owned());
+        Some(old)
+    }
+
+    /// Removes every key (at commit, every key stored by then goes too).
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.changes.clear();
+    }
+
+    /// True when `key` is set.
+    pub fn contains(&self, key: &str) -> bool {
+        self.data.contains_key(key)
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// True when there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The keys, in sorted order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.data.keys().map(String::as_str)
+    }
+
+    /// The (key, value) pairs, in key order.
+    pub fn iter(&self) -> btree_map::Iter<'_, String, Value> {
+        self.data.iter()
+    }
+
+    /// Gives the session a new id, keeping its data; the old id is deleted
+    /// at commit (do this at login, against session fixation).
+    pub fn regenerate(&mut self) {
+        if !self.is_new {
+            self.retired.push(self.id);
+            // Under the new id the whole data is new.
+            self.changes = Changes {
+                clear: true,
+                keys: self
+                    .data
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Some(v.clone())))
+                    .collect(),
+            };
+            self.is_new = true;
+            self.base_accessed = None;
+        }
+        self.id = SessionId::generate();
+    }
+
+    /// Drops the session: at commit its record is deleted and the cookie
+    /// expired. Keys set afterwards start a new session with a new id.
+    pub fn invalidate(&mut self) {
+        if !self.is_new {
+            self.retired.push(self.id);
+        }
+        let now = self.manager.now();
+        self.id = SessionId::generate();
+        self.is_new = true;
+        self.invalidated = true;
+        self.created = now;
+        self.base_accessed = None;
+        self.expires_at = now + self.expire;
+        self.data.clear();
+        self.changes = Changes::default();
+    }
+
+    /// Writes what changed. Returns whether it was stored (see
+    /// [`CommitResult::committed`]) and the `Set-Cookie` value, if any.
+    ///
+    /// Nothing is written for a new session with no keys set (lazy creation)
+    /// nor for an unchanged session whose expiry is not yet due for a touch.
+    pub fn commit(&mut self) -> Result<CommitResult> {
+        let inner = &self.manager.inner;
+        let now = inner.clock.now();
+        for old in std::mem::take(&mut self.retired) {
+            inner.store.delete(&old)?;
+        }
+        let touch_due = self.base_accessed.is_some_and(|accessed| {
+            now - accessed >= inner.options.effective_touch_interval(self.expire)
+        });
+        if self.changes.is_empty() && !touch_due {
+            self.committed = true;
+            let cookie = (self.is_new && self.invalidated)
+                .then(|| self.expired_cookie())
+                .flatten();
+            self.invalidated = false;
+            return Ok(CommitResult {
+                committed: true,
+                set_cookie: cookie,
+            });
+        }
+        let expires_at = match inner.options.max_lifetime {
+            Some(max) => (now + self.expire).min(self.created + max),
+            None => now + self.expire,
+        };
+        let update = Update {
+            changes: &self.changes,
+            now,
+            expires_at,
+            created: self.created,
+            create: self.is_new,
+            base_accessed: self.base_accessed,
+        };
+        let outcome = inner.store.commit(&self.id, &update)?;
+        self.changes = Changes::default();
+        self.invalidated = false;
+        match outcome {
+            CommitOutcome::NotFound => {
+                self.committed = false;
+                Ok(CommitResult {
+                    committed: false,
+                    set_cookie: None,
+                })
+            }
+            CommitOutcome::Stored { .. } => {
+                self.committed = true;
+                self.is_new = false;
+                self.base_accessed = Some(now);
+                self.expires_at = expires_at;
+                Ok(CommitResult {
+                    committed: true,
+                    set_cookie: self.live_cookie(now),
+                })
+            }
+        }
+    }
+
+    fn uses_cookie(&self) -> bool {
+        self.manager
+            .inner
+            .options
+            .transports
+            .contains(&Transport::Cookie)
+    }
+
+    fn cookie_attributes(&self) -> CookieAttributes<'_> {
+        let options = &self.manager.inner.options;
+        CookieAttributes {
+            name: &options.cookie_name,
+            path: &self.session_path,
+            domain: options.domain.as_deref(),
+            secure: options.secure,
+            httponly: options.httponly,
+            samesite: options.samesite.map(|s| s.as_str()),
+        }
+    }
+
+    /// The Set-Cookie value for the live session, valid until `expires_at`.
+    fn live_cookie(&self, now: f64) -> Option<String> {
+        if !self.uses_cookie() {
+            return None;
+        }
+        let max_age = (self.expires_at - now).floor() as i64;
+        Some(set_cookie(
+            &self.cookie_attributes(),
+            &self.id.to_string(),
+            max_age,
+            self.expires_at,
+        ))
+    }
+
+    /// The Set-Cookie value that removes the cookie from the browser.
+    fn expired_cookie(&self) -> Option<String> {
+        self.uses_cookie()
+            .then(|| set_cookie(&self.cookie_attributes(), "", 0, 0.0))
+    }
+
+    /// `href` with the session id added as a query parameter (get transport).
+    pub fn url(&self, href: &str) -> String {
+        let (base, fragment) = match href.find('#') {
+            Some(i) => href.split_at(i),
+            None => (href, ""),
+        };
+        let sep = if !base.contains('?') {
+            "?"
+        } else if base.ends_with('?') || base.ends_with('&') {
+            ""
+        } else {
+            "&"
+        };
+        let name = &self.manager.inner.options.param_name;
+        format!("{base}{sep}{name}={}{fragment}", self.id)
+    }
+
+    /// An HTML hidden input carrying the id (post transport). The name is an
+    /// HTTP token and the id is hex, so neither needs escaping.
+    pub fn form_field(&self) -> String {
+        let name = &self.manager.inner.options.param_name;
+        format!(
+            "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+            self.id
+        )
+    }
+
+    /// The data as it is now, for callers that copy it whole.
+    pub fn data(&self) -> &Data {
+        &self.data
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("is_new", &self.is_new)
+            .field("data", &self.data)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,338 @@
+//! [`DbmStore`]: persistent sessions in an LMDB directory, shared by every
+//! process and thread of the machine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lmdb::{Cursor, RwTransaction, Transaction, WriteFlags};
+use parking_lot::RwLock;
+
+use super::env_registry::{self, EnvOptions, SharedEnv};
+use super::{expiry_key, merge, CommitOutcome, Counters, Store, Update};
+use crate::error::Result;
+use crate::id::SessionId;
+use crate::record::Record;
+
+/// Expired records removed per write transaction by clean: small enough that
+/// other processes' writers wait milliseconds, not seconds.
+const CLEAN_BATCH: usize = 2000;
+
+/// Options of a [`DbmStore`].
+#[derive(Clone, Copy, Debug)]
+pub struct DbmOptions {
+    /// The LMDB map size in bytes: the most the store can hold. The file is
+    /// sparse, so a large map costs address space, not disk. Default 1 GiB.
+    pub map_size: usize,
+    /// Sync to disk at every commit (default). `false` skips the sync: a
+    /// crashed process still loses nothing, a crashed machine may lose the
+    /// last commits (LMDB's `MDB_NOSYNC`).
+    pub durable: bool,
+}
+
+impl Default for DbmOptions {
+    fn default() -> Self {
+        DbmOptions {
+            map_size: 1 << 30,
+            durable: true,
+        }
+    }
+}
+
+/// Sessions in an LMDB directory.
+///
+/// One records database (id -> record) and one expiry index (expires-at,
+/// big-endian, + id), so [`Store::clean`] costs O(expired records), not
+/// O(records). Any number of `DbmStore`s may name one directory: the process
+/// opens its LMDB environment once (the first opener's `map_size` and
+/// `durable` apply to it; a durable store on a non-durable environment syncs
+/// after each of its own commits). A forked child reopens the environment on
+/// first use. Several processes may use one directory at once.
+pub struct DbmStore {
+    path: PathBuf,
+    options: DbmOptions,
+    env: RwLock<Arc<SharedEnv>>,
+    counters: Counters,
+}
+
+impl DbmStore {
+    /// Opens (creating if needed) the store in directory `path` with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, DbmOptions::default())
+    }
+
+    /// Opens (creating if needed) the store in directory `path`.
+    pub fn open_with(path: impl AsRef<Path>, options: DbmOptions) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let env = env_registry::open(&path, env_options(options))?;
+        Ok(DbmStore {
+            path,
+            options,
+            env: RwLock::new(env),
+            counters: Counters::default(),
+        })
+    }
+
+    /// The directory given at open.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The environment, reopened first if this process is a fork of the one
+    /// that opened it.
+    fn env(&self) -> Result<Arc<SharedEnv>> {
+        let env = self.env.read().clone();
+        if env.pid == std::process::id() {
+            return Ok(env);
+        }
+        let fresh = env_registry::open(&self.path, env_options(self.options))?;
+        *self.env.write() = fresh.clone();
+        Ok(fresh)
+    }
+
+    /// Runs `f` in one write transaction and commits it, syncing when this
+    /// store is durable and the environment does not sync by itself.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&SharedEnv, &mut RwTransaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let shared = self.env()?;
+        let mut txn = shared.env().begin_rw_txn()?;
+        let out = f(&shared, &mut txn)?;
+        txn.commit()?;
+        if self.options.durable && !shared.durable {
+            shared.env().sync(true)?;
+        }
+        Ok(out)
+    }
+
+    /// Every id with its expiry, in id order: for operators' tools.
+    pub fn list(&self) -> Result<Vec<(SessionId, f64)>> {
+        let shared = self.env()?;
+        let txn = shared.env().begin_ro_txn()?;
+        let mut cursor = txn.open_ro_cursor(shared.expiry)?;
+        let mut out = Vec::new();
+        for item in cursor.iter_start() {
+            let (key, _) = item?;
+            if let Some((t, id)) = split_expiry_key(key) {
+                out.push((id, t));
+            }
+        }
+        out.sort_by_key(|(id, _)| *id);
+        Ok(out)
+    }
+
+    /// Bytes of the data file in use (pages written), and the map size.
+    pub fn usage(&self) -> Result<(u64, u64)> {
+        let shared = self.env()?;
+        let info = shared.env().info()?;
+        let stat = shared.env().stat()?;
+        let used = (info.last_pgno() as u64 + 1) * stat.page_size() as u64;
+        Ok((used, info.map_size() as u64))
+    }
+
+    /// Writes raw bytes as the record of `id`, bypassing every check. Only
+    /// for tests that need a damaged record on disk.
+    #[doc(hidden)]
+    pub fn put_raw_for_tests(&self, id: &SessionId, bytes: &[u8]) -> Result<()> {
+        self.write(|shared, txn| {
+            txn.put(shared.records, id.as_bytes(), &bytes, WriteFlags::empty())?;
+            Ok(())
+        })
+    }
+}
+
+fn env_options(options: DbmOptions) -> EnvOptions {
+    EnvOptions {
+        map_size: options.map_size,
+        durable: options.durable,
+    }
+}
+
+fn index_key(expires_at: f64, id: &SessionId) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..8].copy_from_slice(&expiry_key(expires_at));
+    key[8..].copy_from_slice(id.as_bytes());
+    key
+}
+
+fn split_expiry_key(key: &[u8]) -> Option<(f64, SessionId)> {
+    let time: [u8; 8] = key.get(..8)?.try_into().ok()?;
+    let id: [u8; 16] = key.get(8..24)?.try_into().ok()?;
+    Some((
+        f64::from_bits(u64::from_be_bytes(time)),
+        SessionId::from_bytes(id),
+    ))
+}
+
+/// The stored bytes for `id` in `txn`, or `None`.
+fn get<'t>(
+    txn: &'t impl Transaction,
+    shared: &SharedEnv,
+    id: &SessionId,
+) -> Result<Option<&'t [u8]>> {
+    match txn.get(shared.records, id.as_bytes()) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(lmdb::Error::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes `id`'s record and its index entry (if the record can be read).
+fn remove(txn: &mut RwTransaction<'_>, shared: &SharedEnv, id: &SessionId) -> Result<bool> {
+    let old_expiry = match get(txn, shared, id)? {
+        None => return Ok(false),
+        Some(bytes) => Record::decode(bytes).ok().map(|r| r.expires_at),
+    };
+    txn.del(shared.records, id.as_bytes(), None)?;
+    if let Some(t) = old_expiry {
+        del_if_present(txn, shared.expiry, &index_key(t, id))?;
+    }
+    // An unreadable record's index entry, if any, is dropped by clean.
+    Ok(true)
+}
+
+fn del_if_present(txn: &mut RwTransaction<'_>, db: lmdb::Database, key: &[u8]) -> Result<()> {
+    match txn.del(db, &key, None) {
+        Ok(()) | Err(lmdb::Error::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes `record` under `id`, moving its index entry from `old_expiry`.
+fn put(
+    txn: &mut RwTransaction<'_>,
+    shared: &SharedEnv,
+    id: &SessionId,
+    record: &Record,
+    old_expiry: Option<f64>,
+) -> Result<()> {
+    txn.put(
+        shared.records,
+        id.as_bytes(),
+        &record.encode(),
+        WriteFlags::empty(),
+    )?;
+    let new_key = index_key(record.expires_at, id);
+    if let Some(t) = old_expiry {
+        let old_key = index_key(t, id);
+        if old_key == new_key {
+            return Ok(());
+        }
+        del_if_present(txn, shared.expiry, &old_key)?;
+    }
+    txn.put(shared.expiry, &new_key, &[], WriteFlags::empty())?;
+    Ok(())
+}
+
+impl DbmStore {
+    fn decode_counted(&self, bytes: &[u8]) -> Result<Record> {
+        Record::decode(bytes).inspect_err(|_| self.counters.count_corrupt())
+    }
+}
+
+impl Store for DbmStore {
+    fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>> {
+        self.counters.count_load();
+        let shared = self.env()?;
+        let txn = shared.env().begin_ro_txn()?;
+        let Some(bytes) = get(&txn, &shared, id)? else {
+            return Ok(None);
+        };
+        let record = self.decode_counted(bytes)?;
+        Ok((!record.is_expired(now)).then_some(record))
+    }
+
+    fn save(&self, id: &SessionId, record: &Record) -> Result<()> {
+        self.write(|shared, txn| {
+            let old = get(txn, shared, id)?.and_then(|b| Record::decode(b).ok());
+            put(txn, shared, id, record, old.map(|r| r.expires_at))
+        })
+    }
+
+    fn delete(&self, id: &SessionId) -> Result<bool> {
+        self.write(|shared, txn| remove(txn, shared, id))
+    }
+
+    fn clean(&self, now: f64) -> Result<u64> {
+        let mut total = 0u64;
+        loop {
+            let (removed, more) = self.write(|shared, txn| clean_batch(txn, shared, now))?;
+            total += removed;
+            if !more {
+                break;
+            }
+        }
+        self.counters.count_cleaned(total);
+        Ok(total)
+    }
+
+    fn len(&self) -> Result<u64> {
+        self.env()?.record_count()
+    }
+
+    fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
+        let outcome = self.write(|shared, txn| {
+            let stored = match get(txn, shared, id)? {
+                Some(bytes) => Some(self.decode_counted(bytes)?),
+                None => None,
+            };
+            let old_expiry = stored.as_ref().map(|r| r.expires_at);
+            let live = stored.filter(|r| !r.is_expired(update.now));
+            let (record, outcome) = merge(live, update);
+            match record {
+                Some(record) => put(txn, shared, id, &record, old_expiry)?,
+                // Expired and not to be revived: remove it now.
+                None if old_expiry.is_some() => {
+                    remove(txn, shared, id)?;
+                }
+                None => {}
+            }
+            Ok(outcome)
+        })?;
+        self.counters.count_commit(outcome);
+        Ok(outcome)
+    }
+}
+
+/// Removes up to [`CLEAN_BATCH`] expired records; returns (removed, more to do).
+fn clean_batch(txn: &mut RwTransaction<'_>, shared: &SharedEnv, now: f64) -> Result<(u64, bool)> {
+    let mut due = Vec::new();
+    {
+        let mut cursor = txn.open_ro_cursor(shared.expiry)?;
+        for item in cursor.iter_start() {
+            let (key, _) = item?;
+            let Some((t, id)) = split_expiry_key(key) else {
+                continue;
+            };
+            if t > now || due.len() == CLEAN_BATCH {
+                break;
+            }
+            due.push((key.to_vec(), t, id));
+        }
+    }
+    let more = due.len() == CLEAN_BATCH;
+    let mut removed = 0;
+    for (key, t, id) in due {
+        // The record is removed only if this index entry is its current one
+        // (or the record is unreadable); a stale entry is just dropped.
+        let current =
+            get(txn, shared, &id)?.map(|bytes| Record::decode(bytes).map(|r| r.expires_at));
+        match current {
+            Some(Ok(expires)) if expiry_key(expires) == expiry_key(t) => {
+                txn.del(shared.records, id.as_bytes(), None)?;
+                removed += 1;
+            }
+            Some(Err(_)) => {
+                txn.del(shared.records, id.as_bytes(), None)?;
+                removed += 1;
+            }
+            _ => {}
+        }
+        del_if_present(txn, shared.expiry, &key)?;
+    }
+    Ok((removed, more))
+}

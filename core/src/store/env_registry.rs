@@ -1,0 +1,137 @@
+//! One LMDB environment per process per directory.
+//!
+//! LMDB forbids opening the same environment twice in one process (the
+//! second open corrupts the lock state), and a child after `fork` must not
+//! touch the parent's environment. Every [`super::DbmStore`] therefore gets
+//! its environment from this registry, keyed by the canonical path and
+//! stamped with the process id that opened it.
+
+use std::collections::HashMap;
+use std::mem::ManuallyDrop;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+
+use lmdb::{Database, DatabaseFlags, Environment, EnvironmentFlags, Transaction};
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+
+/// An open LMDB environment with the two databases of a session store.
+pub(crate) struct SharedEnv {
+    env: ManuallyDrop<Environment>,
+    /// id (16 bytes) -> encoded record.
+    pub records: Database,
+    /// expiry key (8 bytes) + id (16 bytes) -> empty: the expiry index.
+    pub expiry: Database,
+    /// Whether LMDB syncs at every commit (set by the first opener).
+    pub durable: bool,
+    /// The process that opened it.
+    pub pid: u32,
+}
+
+impl SharedEnv {
+    pub fn env(&self) -> &Environment {
+        &self.env
+    }
+
+    /// Entries in the records database.
+    pub fn record_count(&self) -> Result<u64> {
+        let txn = self.env.begin_ro_txn()?;
+        let mut stat = std::mem::MaybeUninit::<lmdb_sys::MDB_stat>::zeroed();
+        // SAFETY: `txn` is a live read transaction of this environment,
+        // `records` was opened in it, and `stat` is a valid out-pointer that
+        // mdb_stat fills completely on success.
+        let rc = unsafe { lmdb_sys::mdb_stat(txn.txn(), self.records.dbi(), stat.as_mut_ptr()) };
+        if rc != 0 {
+            return Err(lmdb::Error::from_err_code(rc).into());
+        }
+        // SAFETY: rc == 0, so mdb_stat initialised the struct.
+        Ok(unsafe { stat.assume_init() }.ms_entries as u64)
+    }
+}
+
+impl Drop for SharedEnv {
+    fn drop(&mut self) {
+        if self.pid == std::process::id() {
+            // SAFETY: dropped once, here, and never used again.
+            unsafe { ManuallyDrop::drop(&mut self.env) }
+        }
+        // In a forked child the parent's environment is leaked on purpose:
+        // closing it would close file descriptors whose POSIX locks the
+        // child's own environment on the same files relies on.
+    }
+}
+
+/// Options fixed when an environment is first opened in a process.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EnvOptions {
+    pub map_size: usize,
+    pub durable: bool,
+}
+
+struct Registry {
+    pid: u32,
+    envs: HashMap<PathBuf, Weak<SharedEnv>>,
+}
+
+static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+
+/// The environment for `dir` (created if missing), opened at most once per process.
+pub(crate) fn open(dir: &Path, options: EnvOptions) -> Result<Arc<SharedEnv>> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Io(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not a directory", dir.display()),
+        )));
+    }
+    std::fs::create_dir_all(dir)?;
+    let path = dir.canonicalize()?;
+    let pid = std::process::id();
+
+    let mut guard = REGISTRY.lock();
+    let registry = guard.get_or_insert_with(|| Registry {
+        pid,
+        envs: HashMap::new(),
+    });
+    if registry.pid != pid {
+        // We are a forked child: nothing the parent opened may be reused.
+        registry.pid = pid;
+        registry.envs.clear();
+    }
+    if let Some(env) = registry.envs.get(&path).and_then(Weak::upgrade) {
+        return Ok(env);
+    }
+    let env = Arc::new(open_env(&path, options, pid)?);
+    registry.envs.insert(path, Arc::downgrade(&env));
+    Ok(env)
+}
+
+fn open_env(path: &Path, options: EnvOptions, pid: u32) -> Result<SharedEnv> {
+    // NO_TLS: read transactions are not tied to a thread (Python and C
+    // callers move between threads). NO_READAHEAD: sessions are read at
+    // random; readahead only evicts useful pages.
+    let mut flags = EnvironmentFlags::NO_TLS | EnvironmentFlags::NO_READAHEAD;
+    if !options.durable {
+        flags |= EnvironmentFlags::NO_SYNC;
+    }
+    let env = Environment::new()
+        .set_flags(flags)
+        .set_max_dbs(4)
+        .set_max_readers(512)
+        .set_map_size(options.map_size)
+        .open(path)?;
+    // Free the reader slots of processes that died holding a read
+    // transaction (a killed web worker), so they cannot fill the table.
+    let mut dead = 0;
+    // SAFETY: `env` is open; `dead` is a valid out-pointer.
+    unsafe { lmdb_sys::mdb_reader_check(env.env(), &mut dead) };
+    let records = env.create_db(Some("records"), DatabaseFlags::empty())?;
+    let expiry = env.create_db(Some("expiry"), DatabaseFlags::empty())?;
+    Ok(SharedEnv {
+        env: ManuallyDrop::new(env),
+        records,
+        expiry,
+        durable: options.durable,
+        pid,
+    })
+}

@@ -1,0 +1,136 @@
+//! The [`Store`] trait, what commit asks of a store, and the counters every
+//! store keeps.
+//!
+//! Built-in stores: [`MemoryStore`] (one process, fastest) and [`DbmStore`]
+//! (LMDB, shared by every process of the machine). Stores written outside
+//! Rust (a Python subclass, a C callback table) implement the smaller
+//! [`RawStore`] and are wrapped in a [`CustomStore`].
+
+mod counters;
+mod custom;
+mod dbm;
+mod env_registry;
+mod memory;
+
+pub use counters::{Counters, StoreStats};
+pub use custom::{CustomStore, RawStore};
+pub use dbm::{DbmOptions, DbmStore};
+pub use memory::MemoryStore;
+
+use crate::error::Result;
+use crate::id::SessionId;
+use crate::record::{Changes, Record};
+
+/// What [`Store::commit`] is asked to do for one session.
+#[derive(Debug)]
+pub struct Update<'a> {
+    /// The keys this request set or removed.
+    pub changes: &'a Changes,
+    /// The time of the commit (becomes the record's `accessed`).
+    pub now: f64,
+    /// The record's new expiry.
+    pub expires_at: f64,
+    /// The creation time to give the record if this commit creates it.
+    pub created: f64,
+    /// True for a new session: create the record if it is absent. False for
+    /// a loaded session: if the record is gone or expired, store nothing
+    /// (no resurrection).
+    pub create: bool,
+    /// The `accessed` stamp of the record when this request loaded it; a
+    /// different stamp at commit means another request wrote in between and
+    /// this commit merges into its result.
+    pub base_accessed: Option<f64>,
+}
+
+/// What a commit did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// The changes were stored; `merged` when another request had written
+    /// the record since this one loaded it.
+    Stored {
+        /// Another writer got there first and the changes were merged.
+        merged: bool,
+    },
+    /// The session no longer exists (deleted or expired): nothing was stored.
+    NotFound,
+}
+
+/// Where session records live.
+///
+/// Object-safe and small on purpose: the manager needs only these calls.
+/// Every method takes ids that are already validated ([`SessionId`]).
+pub trait Store: Send + Sync {
+    /// The record for `id`, or `None` when there is none or it is expired at `now`.
+    fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>>;
+    /// Stores `record` under `id`, replacing whatever was there.
+    fn save(&self, id: &SessionId, record: &Record) -> Result<()>;
+    /// Removes the record; true when there was one.
+    fn delete(&self, id: &SessionId) -> Result<bool>;
+    /// Removes every record expired at `now`; returns how many.
+    fn clean(&self, now: f64) -> Result<u64>;
+    /// The number of records held (expired but not yet cleaned included).
+    fn len(&self) -> Result<u64>;
+    /// The store's counters (see [`StoreStats`]).
+    fn counters(&self) -> &Counters;
+
+    /// A snapshot of the counters.
+    fn stats(&self) -> StoreStats {
+        self.counters().snapshot()
+    }
+
+    /// True when the store holds no record.
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Applies `update` to the record as it is stored now.
+    ///
+    /// Built-in stores do this atomically (one lock, one LMDB write
+    /// transaction). This default, used by custom stores, is a load followed
+    /// by a save: two requests committing the same session at the same
+    /// instant may lose one's change.
+    fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
+        let current = self.load(id, update.now)?;
+        let (record, outcome) = merge(current, update);
+        if let Some(record) = record {
+            self.save(id, &record)?;
+        }
+        self.counters().count_commit(outcome);
+        Ok(outcome)
+    }
+}
+
+/// The merge every store's commit performs: `current` is the stored record
+/// (already `None` when expired). Returns the record to write, if any.
+pub fn merge(current: Option<Record>, update: &Update<'_>) -> (Option<Record>, CommitOutcome) {
+    let mut record = match current {
+        Some(record) => record,
+        None if update.create => Record::new(update.created, update.expires_at, Default::default()),
+        None => return (None, CommitOutcome::NotFound),
+    };
+    let merged = match update.base_accessed {
+        Some(base) => base != record.accessed,
+        None => false,
+    };
+    update.changes.apply_to(&mut record.data);
+    record.accessed = update.now;
+    record.expires_at = update.expires_at;
+    (Some(record), CommitOutcome::Stored { merged })
+}
+
+/// Removes every expired record of `store` (Spyce's `clean_store`); returns
+/// how many were removed.
+pub fn clean_store(store: &dyn Store, now: f64) -> Result<u64> {
+    store.clean(now)
+}
+
+/// Turns an expiry time into a key that sorts by time (big-endian bits of a
+/// non-negative float sort like the float).
+pub(crate) fn expiry_key(expires_at: f64) -> [u8; 8] {
+    let t = if expires_at.is_nan() || expires_at < 0.0 {
+        0.0
+    } else {
+        expires_at
+    };
+    t.to_bits().to_be_bytes()
+}

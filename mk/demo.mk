@@ -1,0 +1,4 @@
+# The quick-start demo (issue 5).
+.PHONY: demo
+demo:
+	@echo "demo: not yet"
