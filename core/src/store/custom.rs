@@ -2,7 +2,9 @@
 //! implements [`RawStore`] (bytes in, bytes out) and [`CustomStore`] makes it
 //! a [`Store`].
 
-use super::{Counters, Store};
+use parking_lot::Mutex;
+
+use super::{merge, CommitOutcome, Counters, Store, Update};
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::record::Record;
@@ -24,11 +26,17 @@ pub trait RawStore: Send + Sync {
 /// A [`RawStore`] made into a [`Store`]: decoding, expiry checks and
 /// counters are done here, once for every kind of custom store.
 ///
-/// Its commit is the trait's default (load, then save): not atomic.
+/// Its commit is a load then a save, made atomic *within this process* by a
+/// per-id lock (striped); two processes committing the same session at the
+/// same instant through one custom store may still lose one's change.
 pub struct CustomStore<R> {
     raw: R,
     counters: Counters,
+    commit_locks: Box<[Mutex<()>]>,
 }
+
+/// Lock stripes for commits: enough that unrelated sessions rarely share one.
+const COMMIT_STRIPES: usize = 64;
 
 impl<R: RawStore> CustomStore<R> {
     /// Wraps `raw`.
@@ -36,6 +44,7 @@ impl<R: RawStore> CustomStore<R> {
         CustomStore {
             raw,
             counters: Counters::default(),
+            commit_locks: (0..COMMIT_STRIPES).map(|_| Mutex::new(())).collect(),
         }
     }
 
@@ -76,5 +85,17 @@ impl<R: RawStore> Store for CustomStore<R> {
 
     fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
+        let stripe = id.as_bytes()[0] as usize % COMMIT_STRIPES;
+        let _serialised = self.commit_locks[stripe].lock();
+        let current = self.load(id, update.now)?;
+        let (record, outcome) = merge(current, update);
+        if let Some(record) = record {
+            self.save(id, &record)?;
+        }
+        self.counters.count_commit(outcome);
+        Ok(outcome)
     }
 }

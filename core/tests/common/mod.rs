@@ -1,0 +1,295 @@
+//! Shared test support: a hand-moved clock, a custom store, and the one
+//! conformance suite every store must pass.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use spysession_core::{Error, RawStore, Result, SessionId};
+
+/// A clock tests move by hand: expiry is exact and nothing sleeps.
+#[derive(Clone)]
+pub struct TestClock(Arc<AtomicU64>);
+
+impl TestClock {
+    pub fn at(t: f64) -> Self {
+        TestClock(Arc::new(AtomicU64::new(t.to_bits())))
+    }
+    pub fn now(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::SeqCst))
+    }
+    pub fn set(&self, t: f64) {
+        self.0.store(t.to_bits(), Ordering::SeqCst)
+    }
+    pub fn advance(&self, dt: f64) {
+        self.set(self.now() + dt)
+    }
+    pub fn as_clock(&self) -> Arc<dyn spysession_core::Clock> {
+        let me = self.clone();
+        Arc::new(move || me.now())
+    }
+}
+
+/// A custom store as a Python or C user would write one: a map of bytes.
+#[derive(Default)]
+pub struct MapStore {
+    pub records: Mutex<HashMap<SessionId, (Vec<u8>, f64)>>,
+    pub fail: std::sync::atomic::AtomicBool,
+}
+
+impl MapStore {
+    fn check(&self) -> Result<()> {
+        if self.fail.load(Ordering::SeqCst) {
+            Err(Error::Custom("the backend is down".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl RawStore for MapStore {
+    fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>> {
+        self.check()?;
+        Ok(self.records.lock().get(id).map(|(b, _)| b.clone()))
+    }
+    fn save(&self, id: &SessionId, record: &[u8], expires_at: f64) -> Result<()> {
+        self.check()?;
+        self.records
+            .lock()
+            .insert(*id, (record.to_vec(), expires_at));
+        Ok(())
+    }
+    fn delete(&self, id: &SessionId) -> Result<()> {
+        self.check()?;
+        self.records.lock().remove(id);
+        Ok(())
+    }
+    fn clean(&self, now: f64) -> Result<u64> {
+        self.check()?;
+        let mut map = self.records.lock();
+        let before = map.len();
+        map.retain(|_, (_, t)| *t > now);
+        Ok((before - map.len()) as u64)
+    }
+}
+
+/// The conformance suite: `$make` is an expression giving `(Arc<dyn Store>, guard)`
+/// where the guard keeps temporary directories alive. `$len` says whether
+/// the store supports `len`.
+#[macro_export]
+macro_rules! store_suite {
+    ($name:ident, $make:expr, len: $len:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use spysession_core::*;
+            use std::sync::Arc;
+
+            fn make() -> (Arc<dyn Store>, Box<dyn std::any::Any>) {
+                $make
+            }
+
+            fn record(now: f64, expires: f64, pairs: &[(&str, Value)]) -> Record {
+                Record::new(
+                    now,
+                    expires,
+                    pairs
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.clone()))
+                        .collect(),
+                )
+            }
+
+            fn update(changes: &Changes, now: f64, expires_at: f64, create: bool) -> Update<'_> {
+                Update {
+                    changes,
+                    now,
+                    expires_at,
+                    created: now,
+                    create,
+                    base_accessed: None,
+                }
+            }
+
+            #[test]
+            fn save_load_delete() {
+                let (store, _g) = make();
+                let id = SessionId::generate();
+                assert_eq!(store.load(&id, 100.0).unwrap(), None);
+                let r = record(
+                    100.0,
+                    200.0,
+                    &[("a", Value::Int(1)), ("b", Value::Str("x".into()))],
+                );
+                store.save(&id, &r).unwrap();
+                assert_eq!(store.load(&id, 150.0).unwrap(), Some(r));
+                assert!(store.delete(&id).unwrap());
+                assert_eq!(store.load(&id, 150.0).unwrap(), None);
+            }
+
+            #[test]
+            fn expired_records_are_never_returned() {
+                let (store, _g) = make();
+                let id = SessionId::generate();
+                store.save(&id, &record(100.0, 200.0, &[])).unwrap();
+                assert!(store.load(&id, 199.999).unwrap().is_some());
+                assert_eq!(
+                    store.load(&id, 200.0).unwrap(),
+                    None,
+                    "now >= expires_at is expired"
+                );
+            }
+
+            #[test]
+            fn clean_removes_exactly_the_expired() {
+                let (store, _g) = make();
+                let ids: Vec<_> = (0..50).map(|_| SessionId::generate()).collect();
+                for (i, id) in ids.iter().enumerate() {
+                    store
+                        .save(
+                            id,
+                            &record(0.0, 100.0 + i as f64, &[("i", Value::Int(i as i64))]),
+                        )
+                        .unwrap();
+                }
+                assert_eq!(store.clean(99.0).unwrap(), 0);
+                assert_eq!(
+                    store.clean(119.0).unwrap(),
+                    20,
+                    "expires 100..=119 are expired at 119"
+                );
+                for (i, id) in ids.iter().enumerate() {
+                    let present = store.load(id, 0.0).unwrap().is_some();
+                    assert_eq!(present, i >= 20, "record {i}");
+                }
+                if $len {
+                    assert_eq!(store.len().unwrap(), 30);
+                }
+                assert_eq!(store.stats().cleaned, 20);
+                assert_eq!(store.clean(119.0).unwrap(), 0, "clean is idempotent");
+            }
+
+            #[test]
+            fn a_rewritten_expiry_is_honoured_by_clean() {
+                let (store, _g) = make();
+                let id = SessionId::generate();
+                store.save(&id, &record(0.0, 100.0, &[])).unwrap();
+                store.save(&id, &record(0.0, 300.0, &[])).unwrap();
+                assert_eq!(
+                    store.clean(200.0).unwrap(),
+                    0,
+                    "the old expiry no longer counts"
+                );
+                assert!(store.load(&id, 200.0).unwrap().is_some());
+                assert_eq!(store.clean(300.0).unwrap(), 1);
+            }
+
+            #[test]
+            fn commit_merges_different_keys() {
+                let (store, _g) = make();
+                let id = SessionId::generate();
+                store
+                    .save(
+                        &id,
+                        &record(0.0, 1000.0, &[("a", Value::Int(0)), ("b", Value::Int(0))]),
+                    )
+                    .unwrap();
+                let mut first = Changes::default();
+                first.set("a".into(), Value::Int(1));
+                let mut second = Changes::default();
+                second.set("b".into(), Value::Int(2));
+                second.remove("nothing".into());
+                let u1 = Update {
+                    base_accessed: Some(0.0),
+                    ..update(&first, 10.0, 1010.0, false)
+                };
+                let u2 = Update {
+                    base_accessed: Some(0.0),
+                    ..update(&second, 11.0, 1011.0, false)
+                };
+                assert_eq!(
+                    store.commit(&id, &u1).unwrap(),
+                    CommitOutcome::Stored { merged: false }
+                );
+                assert_eq!(
+                    store.commit(&id, &u2).unwrap(),
+                    CommitOutcome::Stored { merged: true }
+                );
+                let r = store.load(&id, 20.0).unwrap().unwrap();
+                assert_eq!(r.data.get("a"), Some(&Value::Int(1)));
+                assert_eq!(r.data.get("b"), Some(&Value::Int(2)));
+                assert_eq!(r.expires_at, 1011.0);
+                assert_eq!(r.accessed, 11.0);
+                let stats = store.stats();
+                assert_eq!((stats.commits, stats.merges), (2, 1));
+            }
+
+            #[test]
+            fn commit_never_resurrects() {
+                let (store, _g) = make();
+                let id = SessionId::generate();
+                let mut c = Changes::default();
+                c.set("k".into(), Value::Bool(true));
+                assert_eq!(
+                    store.commit(&id, &update(&c, 0.0, 100.0, false)).unwrap(),
+                    CommitOutcome::NotFound
+                );
+                assert_eq!(store.load(&id, 0.0).unwrap(), None);
+                store.save(&id, &record(0.0, 100.0, &[])).unwrap();
+                assert_eq!(
+                    store.commit(&id, &update(&c, 100.0, 200.0, false)).unwrap(),
+                    CommitOutcome::NotFound,
+                    "expired"
+                );
+                assert_eq!(store.load(&id, 100.0).unwrap(), None);
+                assert_eq!(store.stats().dropped, 2);
+                assert!(matches!(
+                    store.commit(&id, &update(&c, 100.0, 200.0, true)).unwrap(),
+                    CommitOutcome::Stored { .. }
+                ));
+                assert_eq!(
+                    store.load(&id, 150.0).unwrap().unwrap().data.get("k"),
+                    Some(&Value::Bool(true))
+                );
+            }
+
+            #[test]
+            fn stats_count_loads() {
+                let (store, _g) = make();
+                let id = SessionId::generate();
+                store.load(&id, 0.0).unwrap();
+                store.load(&id, 0.0).unwrap();
+                assert_eq!(store.stats().loads, 2);
+            }
+
+            #[test]
+            fn commits_from_many_threads_on_different_keys_all_survive() {
+                let (store, _g) = make();
+                let id = SessionId::generate();
+                store.save(&id, &record(0.0, 1e12, &[])).unwrap();
+                std::thread::scope(|s| {
+                    for t in 0..4 {
+                        let store = &store;
+                        s.spawn(move || {
+                            for i in 0..50 {
+                                let mut c = Changes::default();
+                                c.set(format!("t{t}"), Value::Int(i));
+                                store.commit(&id, &update(&c, 1.0, 1e12, false)).unwrap();
+                            }
+                        });
+                    }
+                });
+                let r = store.load(&id, 2.0).unwrap().unwrap();
+                for t in 0..4 {
+                    assert_eq!(
+                        r.data.get(&format!("t{t}")),
+                        Some(&Value::Int(49)),
+                        "thread {t}'s last change"
+                    );
+                }
+            }
+        }
+    };
+}
