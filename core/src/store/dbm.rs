@@ -130,6 +130,32 @@ impl DbmStore {
         Ok((used, info.map_size() as u64))
     }
 
+    /// The record of `id` whatever its expiry (for operators' tools, which
+    /// show expired records too); `None` when there is none.
+    pub fn load_any(&self, id: &SessionId) -> Result<Option<Record>> {
+        let shared = self.env()?;
+        let txn = shared.env().begin_ro_txn()?;
+        let bytes = get(&txn, &shared, id)?;
+        bytes.map(|b| self.decode_counted(b)).transpose()
+    }
+
+    /// [`Store::clean`], calling `progress` with the running total of records
+    /// removed after each batch (one write transaction of at most 2000
+    /// removals), so a tool can show progress on a long clean.
+    pub fn clean_with_progress(&self, now: f64, mut progress: impl FnMut(u64)) -> Result<u64> {
+        let mut total = 0u64;
+        loop {
+            let (removed, more) = self.write(|shared, txn| clean_batch(txn, shared, now))?;
+            total += removed;
+            progress(total);
+            if !more {
+                break;
+            }
+        }
+        self.counters.count_cleaned(total);
+        Ok(total)
+    }
+
     /// Writes raw bytes as the record of `id`, bypassing every check. Only
     /// for tests that need a damaged record on disk.
     #[doc(hidden)]
@@ -254,16 +280,7 @@ impl Store for DbmStore {
     }
 
     fn clean(&self, now: f64) -> Result<u64> {
-        let mut total = 0u64;
-        loop {
-            let (removed, more) = self.write(|shared, txn| clean_batch(txn, shared, now))?;
-            total += removed;
-            if !more {
-                break;
-            }
-        }
-        self.counters.count_cleaned(total);
-        Ok(total)
+        self.clean_with_progress(now, |_| {})
     }
 
     fn len(&self) -> Result<u64> {

@@ -1,0 +1,81 @@
+//! `spysession`: the command line of spysession, for schedulers and operators.
+//!
+//! ```text
+//! spysession clean  --store DIR [--now SECONDS] [--json]
+//! spysession stats  --store DIR [--now SECONDS] [--json]
+//! spysession list   --store DIR [--expired] [--limit N] [--offset N] [--json]
+//! spysession show   ID --store DIR [--json]
+//! spysession delete ID --store DIR
+//! ```
+//!
+//! Exit codes: 0 success, 1 a runtime error (the store cannot be opened, an
+//! unknown id, an I/O error), 2 a usage error (a bad option, a malformed id).
+//! Every command is safe to run while web processes use the store: LMDB lets
+//! any number of processes read and write one directory at once, and `clean`
+//! removes at most 2000 records per write transaction.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod clean;
+mod delete;
+mod failure;
+mod list;
+mod render;
+mod show;
+mod stats;
+mod store;
+mod time;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use failure::Failure;
+
+/// Clean, inspect and edit a spysession store.
+#[derive(Parser)]
+#[command(name = "spysession", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Remove every expired session (run it daily from cron or a systemd timer).
+    Clean(clean::CleanArgs),
+    /// Show how many sessions the store holds, how many are expired, and its size.
+    Stats(stats::StatsArgs),
+    /// List session ids with their expiry, in id order.
+    List(list::ListArgs),
+    /// Show one session: its times and every key with its value.
+    Show(show::ShowArgs),
+    /// Delete one session (its user is logged out).
+    Delete(delete::DeleteArgs),
+}
+
+fn main() -> ExitCode {
+    // Usage errors exit 2 here (clap's convention), with clap's message.
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match cli.command {
+        Command::Clean(args) => clean::run(&args, &mut out),
+        Command::Stats(args) => stats::run(&args, &mut out),
+        Command::List(args) => list::run(&args, &mut out),
+        Command::Show(args) => show::run(&args, &mut out),
+        Command::Delete(args) => delete::run(&args, &mut out),
+    }
+    .and_then(|()| out.flush().map_err(Failure::from));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // `spysession list | head`: the reader left; that is not an error.
+        Err(failure) if failure.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("spysession: error: {failure}");
+            ExitCode::from(1)
+        }
+    }
+}
