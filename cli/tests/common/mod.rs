@@ -1,0 +1,80 @@
+//! Helpers shared by the command's tests: a store filled through the core
+//! library, and runs of the built `spysession` binary.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use spysession_core::{DbmOptions, DbmStore, Record, SessionId, Store, Value};
+
+/// The time every test judges expiry by (`--now`).
+pub const NOW: f64 = 1_700_000_000.0;
+/// Map size of the test stores: small, and different from the default so
+/// `stats` proves it reports the store's own size.
+pub const MAP_SIZE: usize = 64 << 20;
+
+/// Opens (creating) a store the way a web process would.
+pub fn open_store(dir: &Path) -> DbmStore {
+    let options = DbmOptions {
+        map_size: MAP_SIZE,
+        durable: false,
+    };
+    DbmStore::open_with(dir, options).expect("open the test store")
+}
+
+/// Saves a record expiring at `expires_at` holding `visited = n`.
+pub fn put(store: &DbmStore, expires_at: f64, n: i64) -> SessionId {
+    let id = SessionId::generate();
+    let mut data = BTreeMap::new();
+    data.insert("visited".to_string(), Value::Int(n));
+    store
+        .save(&id, &Record::new(NOW - 100.0, expires_at, data))
+        .expect("save");
+    id
+}
+
+/// Fills `store` with `live` sessions expiring after [`NOW`] and `expired`
+/// ones expired at it; returns their ids, each list sorted.
+pub fn fill(store: &DbmStore, live: usize, expired: usize) -> (Vec<SessionId>, Vec<SessionId>) {
+    let mut l: Vec<_> = (0..live)
+        .map(|i| put(store, NOW + 3600.0 + i as f64, i as i64))
+        .collect();
+    // The last expired one expires exactly at NOW: expired (now >= expires_at).
+    let mut e: Vec<_> = (0..expired)
+        .map(|i| put(store, NOW - i as f64, i as i64))
+        .collect();
+    l.sort();
+    e.sort();
+    (l, e)
+}
+
+/// Runs the built binary with `args`.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spysession"))
+        .args(args)
+        .output()
+        .expect("run spysession")
+}
+
+/// Stdout as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("utf-8 stdout")
+}
+
+/// Stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("utf-8 stderr")
+}
+
+/// Stdout parsed as JSON, after checking the run succeeded.
+pub fn json(output: &Output) -> serde_json::Value {
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(output));
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
+
+/// `path` as a `&str` argument.
+pub fn arg(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}

@@ -1,0 +1,339 @@
+//! `stats`, `list`, `show` and `delete` against a store filled by the library.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use serde_json::json;
+use spysession_core::{Record, SessionId, Store, Value};
+
+const NOW_ARG: &str = "1700000000";
+
+#[test]
+fn stats_counts_records_and_expired_and_reports_the_stores_map_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    fill(&store, 5, 3);
+    let out = run(&["stats", "--store", arg(dir.path()), "--now", NOW_ARG]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("records        8\n"), "{text}");
+    assert!(
+        text.contains("expired        3 (at 2023-11-14T22:13:20Z)\n"),
+        "{text}"
+    );
+    assert!(text.contains("live           5\n"), "{text}");
+    assert!(text.contains("of 64.0 MiB"), "{text}");
+    assert!(
+        text.contains("oldest expiry  2023-11-14T22:13:18Z\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("newest expiry  2023-11-14T23:13:24Z\n"),
+        "{text}"
+    );
+
+    let doc = json(&run(&[
+        "stats",
+        "--store",
+        arg(dir.path()),
+        "--now",
+        NOW_ARG,
+        "--json",
+    ]));
+    assert_eq!(doc["records"], 8);
+    assert_eq!(doc["expired"], 3);
+    assert_eq!(doc["live"], 5);
+    assert_eq!(doc["map_size"], MAP_SIZE as u64);
+    assert_eq!(doc["oldest_expiry"], json!(NOW - 2.0));
+    assert_eq!(doc["newest_expiry"], json!(NOW + 3604.0));
+    let used = doc["used_bytes"].as_u64().unwrap();
+    let file = doc["data_file_bytes"].as_u64().unwrap();
+    assert!(used > 0 && used <= file, "used {used}, file {file}");
+}
+
+#[test]
+fn stats_of_an_empty_store_has_no_oldest_or_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = open_store(dir.path());
+    let doc = json(&run(&["stats", "--store", arg(dir.path()), "--json"]));
+    assert_eq!(doc["records"], 0);
+    assert_eq!(doc["oldest_expiry"], serde_json::Value::Null);
+    assert_eq!(doc["newest_expiry"], serde_json::Value::Null);
+}
+
+#[test]
+fn list_prints_every_id_in_order_with_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let (live, expired) = fill(&store, 3, 2);
+    let out = run(&["list", "--store", arg(dir.path()), "--now", NOW_ARG]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    let mut all: Vec<SessionId> = live.iter().chain(&expired).copied().collect();
+    all.sort();
+    for (line, id) in lines.iter().zip(&all) {
+        let state = if expired.contains(id) {
+            "expired"
+        } else {
+            "live"
+        };
+        assert!(line.starts_with(&id.to_string()), "{line}");
+        assert!(line.ends_with(state), "{line} should be {state}");
+    }
+}
+
+#[test]
+fn list_expired_filters_and_pages_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let (_, expired) = fill(&store, 4, 5);
+    let base = [
+        "list",
+        "--store",
+        arg(dir.path()),
+        "--now",
+        NOW_ARG,
+        "--json",
+    ];
+
+    let doc = json(&run(&[&base[..], &["--expired"]].concat()));
+    assert_eq!(doc["total"], 5);
+    let ids: Vec<&str> = doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    let want: Vec<String> = expired.iter().map(|id| id.to_string()).collect();
+    assert_eq!(ids, want);
+    assert!(doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["expired"] == true));
+
+    let page = json(&run(&[
+        &base[..],
+        &["--expired", "--offset", "1", "--limit", "2"],
+    ]
+    .concat()));
+    assert_eq!(page["total"], 5);
+    assert_eq!(page["offset"], 1);
+    let page_ids: Vec<&str> = page["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(page_ids, &want[1..3]);
+
+    let all = json(&run(&base));
+    assert_eq!(all["total"], 9);
+    assert_eq!(all["sessions"].as_array().unwrap().len(), 9);
+}
+
+/// A record holding one value of every kind.
+fn every_kind() -> Record {
+    let mut inner = BTreeMap::new();
+    inner.insert("n".to_string(), Value::Nil);
+    let data: BTreeMap<String, Value> = [
+        ("nil", Value::Nil),
+        ("bool", Value::Bool(true)),
+        ("int", Value::Int(-7)),
+        ("uint", Value::UInt(u64::MAX)),
+        ("float", Value::Float(2.5)),
+        ("str", Value::Str("café \"q\"".into())),
+        ("bytes", Value::Bytes(vec![0, 0xff])),
+        (
+            "list",
+            Value::List(vec![Value::Int(1), Value::Str("b".into())]),
+        ),
+        ("map", Value::Map(inner)),
+        ("pickle", Value::Ext(1, vec![0x80, 4])),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Record {
+        accessed: NOW - 50.0,
+        ..Record::new(NOW - 100.0, NOW + 60.0, data)
+    }
+}
+
+#[test]
+fn show_decodes_every_kind_of_value_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let id = SessionId::generate();
+    store.save(&id, &every_kind()).unwrap();
+    let doc = json(&run(&[
+        "show",
+        &id.to_string(),
+        "--store",
+        arg(dir.path()),
+        "--json",
+        "--now",
+        NOW_ARG,
+    ]));
+    assert_eq!(doc["id"], id.to_string());
+    assert_eq!(doc["created"], json!(NOW - 100.0));
+    assert_eq!(doc["accessed"], json!(NOW - 50.0));
+    assert_eq!(doc["expires_at"], json!(NOW + 60.0));
+    assert_eq!(doc["expired"], false);
+    assert_eq!(
+        doc["data"],
+        json!({
+            "nil": null,
+            "bool": true,
+            "int": -7,
+            "uint": u64::MAX,
+            "float": 2.5,
+            "str": "café \"q\"",
+            "bytes": {"$bytes": "00ff"},
+            "list": [1, "b"],
+            "map": {"n": null},
+            "pickle": {"$ext": 1, "$hex": "8004"},
+        })
+    );
+}
+
+#[test]
+fn show_prints_times_and_keys_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let id = SessionId::generate();
+    store.save(&id, &every_kind()).unwrap();
+    let out = run(&[
+        "show",
+        &id.to_string(),
+        "--store",
+        arg(dir.path()),
+        "--now",
+        NOW_ARG,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for want in [
+        format!("id           {id}\n"),
+        "created      2023-11-14T22:11:40Z\n".to_string(),
+        "last access  2023-11-14T22:12:30Z\n".to_string(),
+        "expires      2023-11-14T22:14:20Z (live)\n".to_string(),
+        "keys         10\n".to_string(),
+        "  \"bytes\" = b\"\\x00\\xff\"\n".to_string(),
+        "  \"str\" = \"café \\\"q\\\"\"\n".to_string(),
+        "  \"list\" = [1, \"b\"]\n".to_string(),
+        "  \"pickle\" = <python pickle, 2 bytes>\n".to_string(),
+    ] {
+        assert!(text.contains(&want), "missing {want:?} in\n{text}");
+    }
+}
+
+#[test]
+fn show_finds_an_expired_session_and_says_it_is_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let id = put(&store, NOW - 1.0, 1);
+    assert!(
+        store.load(&id, NOW).unwrap().is_none(),
+        "expired for the library"
+    );
+    let out = run(&[
+        "show",
+        &id.to_string(),
+        "--store",
+        arg(dir.path()),
+        "--now",
+        NOW_ARG,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("(expired)"), "{}", stdout(&out));
+    let doc = json(&run(&[
+        "show",
+        &id.to_string(),
+        "--store",
+        arg(dir.path()),
+        "--json",
+        "--now",
+        NOW_ARG,
+    ]));
+    assert_eq!(doc["expired"], true);
+    assert_eq!(doc["data"]["visited"], 1);
+}
+
+#[test]
+fn show_and_delete_of_an_unknown_id_exit_1_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    fill(&store, 2, 0);
+    let unknown = SessionId::generate().to_string();
+    for cmd in ["show", "delete"] {
+        let out = run(&[cmd, &unknown, "--store", arg(dir.path())]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        assert!(out.stdout.is_empty(), "{cmd}");
+        assert!(
+            stderr(&out).contains(&format!("no session {unknown}")),
+            "{cmd}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(store.len().unwrap(), 2, "nothing deleted");
+}
+
+#[test]
+fn a_malformed_id_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = open_store(dir.path());
+    for bad in [
+        "xyz",
+        "0123456789ABCDEF0123456789abcdef",
+        "0123456789abcdef0123456789abcdef0",
+    ] {
+        for cmd in ["show", "delete"] {
+            let out = run(&[cmd, bad, "--store", arg(dir.path())]);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {bad}");
+            assert!(
+                stderr(&out).contains("not a session id"),
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn delete_removes_exactly_that_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let (live, _) = fill(&store, 3, 0);
+    let out = run(&["delete", &live[1].to_string(), "--store", arg(dir.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("deleted session {}\n", live[1]));
+    assert!(store.load(&live[1], NOW).unwrap().is_none());
+    assert!(store.load(&live[0], NOW).unwrap().is_some());
+    assert!(store.load(&live[2], NOW).unwrap().is_some());
+    let again = run(&["delete", &live[1].to_string(), "--store", arg(dir.path())]);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "a second delete finds nothing"
+    );
+}
+
+#[test]
+fn a_damaged_record_is_a_runtime_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let id = SessionId::generate();
+    store.put_raw_for_tests(&id, b"not a record").unwrap();
+    let out = run(&["show", &id.to_string(), "--store", arg(dir.path())]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("corrupt session record"),
+        "{}",
+        stderr(&out)
+    );
+}
