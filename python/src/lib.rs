@@ -1,1 +1,79 @@
-//! Python bindings (work in progress)
+//! `spysession._spysession`: the Python binding of the spysession engine.
+//!
+//! The Python package `spysession` (python/spysession/) re-exports these
+//! names and adds the pure-Python parts (`wsgi`, `scheduler`). SPEC §4 is
+//! the contract; the modules here:
+//!
+//! - [`errors`]: engine errors to exceptions, in one place; the helper that
+//!   runs store work without the GIL.
+//! - [`convert`]: Python values <-> engine values (pickles for the rest).
+//! - [`stores`], [`custom_store`]: `SessionStore`, `MemoryStore`, `DbmStore`,
+//!   and Python subclasses as engine stores.
+//! - [`config`]: options from keywords; `configure()` defaults.
+//! - [`manager`], [`session`]: `SessionManager`, `Session`.
+
+#![deny(missing_docs)]
+
+mod clock;
+mod config;
+mod convert;
+mod custom_store;
+mod errors;
+mod manager;
+mod session;
+mod stores;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use spysession_core::system_now;
+
+use crate::errors::unlocked;
+use crate::stores::SessionStore;
+
+/// Sets the site-wide defaults (Spyce's config file): `session_store`,
+/// `session_path`, `session_expire`, and every `SessionManager` option by
+/// its own name. Omitted options keep their value; `None` unsets one.
+#[pyfunction]
+#[pyo3(signature = (**options))]
+fn configure(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    let given = config::given_from_kwargs(options, "configure", true)?;
+    config::configure(py, given)
+}
+
+/// Removes every expired record of `store` (default: the configured store)
+/// at the configured clock's time (default: now); returns how many.
+#[pyfunction]
+#[pyo3(signature = (store=None))]
+fn clean_store(py: Python<'_>, store: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+    let store: Bound<'_, SessionStore> = match store.filter(|s| !s.is_none()) {
+        Some(s) => s.cast::<SessionStore>()?.clone(),
+        None => config::configured_store(py)?.into_bound(py),
+    };
+    let now = match config::configured_clock(py)? {
+        Some(clock) => clock.read(py)?,
+        None => system_now(),
+    };
+    let gate = SessionStore::gate(&store)?;
+    unlocked(py, || spysession_core::Store::clean(&*gate, now))
+}
+
+/// The `spysession._spysession` module.
+#[pymodule]
+fn _spysession(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", spysession_core::VERSION)?;
+    m.add("SessionError", py.get_type::<errors::SessionError>())?;
+    m.add("StoreError", py.get_type::<errors::StoreError>())?;
+    m.add("ConfigError", errors::config_error_type(py)?)?;
+    m.add_class::<SessionStore>()?;
+    m.add_class::<stores::MemoryStore>()?;
+    m.add_class::<stores::DbmStore>()?;
+    m.add_class::<manager::SessionManager>()?;
+    m.add_class::<session::Session>()?;
+    m.add_class::<session::SessionKeys>()?;
+    m.add_class::<convert::Ext>()?;
+    m.add_function(wrap_pyfunction!(configure, m)?)?;
+    m.add_function(wrap_pyfunction!(clean_store, m)?)?;
+    session::register_abc(py)?;
+    Ok(())
+}

@@ -1,0 +1,437 @@
+//! `Session`: one request's data, a `MutableMapping` with `str` keys.
+//!
+//! Values are converted when they cross: a set converts at once (so
+//! `pickle=False` refuses at once), a get converts on first access. Lists,
+//! dicts and pickled objects handed to Python are remembered with the
+//! encoding they had; at commit each is re-encoded and, if Python changed it
+//! in place, stored again. So `session.setdefault("cart", []).append(x)`
+//! persists, and `session["cart"] is session["cart"]`.
+
+use std::collections::HashMap;
+
+use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyString, PyTuple};
+use spysession_core::{Session as CoreSession, Value};
+
+use crate::clock::at;
+use crate::convert::{is_mutable, to_py, to_value};
+use crate::errors::unlocked;
+use crate::manager::SessionManager;
+
+static MAPPING: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// An object handed to Python and the encoding it had then.
+struct Handed {
+    obj: Py<PyAny>,
+    encoded: Vec<u8>,
+}
+
+/// One request's session: a dict-like object with `str` keys. Commit it
+/// before the response goes out and send the headers `commit()` returns.
+#[pyclass(module = "spysession", mapping)]
+pub struct Session {
+    manager: Py<SessionManager>,
+    core: CoreSession,
+    handed: HashMap<String, Handed>,
+}
+
+fn key_str(key: &Bound<'_, PyAny>) -> PyResult<String> {
+    match key.cast::<PyString>() {
+        Ok(s) => Ok(s.to_cow()?.into_owned()),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "session keys must be str, not {}",
+            key.get_type().name()?
+        ))),
+    }
+}
+
+impl Session {
+    pub(crate) fn new(manager: Py<SessionManager>, core: CoreSession) -> Self {
+        Session {
+            manager,
+            core,
+            handed: HashMap::new(),
+        }
+    }
+
+    fn pickle(&self, py: Python<'_>) -> bool {
+        self.manager.bind(py).get().pickle()
+    }
+
+    /// The value of `key` as the Python object handed out for it.
+    fn lookup<'py>(&mut self, py: Python<'py>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if let Some(h) = self.handed.get(key) {
+            return Ok(Some(h.obj.bind(py).clone()));
+        }
+        let Some(value) = self.core.get(key) else {
+            return Ok(None);
+        };
+        let obj = to_py(py, value)?;
+        if is_mutable(value) {
+            let encoded = value.to_msgpack();
+            self.handed.insert(
+                key.to_owned(),
+                Handed {
+                    obj: obj.clone().unbind(),
+                    encoded,
+                },
+            );
+        }
+        Ok(Some(obj))
+    }
+
+    fn store(&mut self, py: Python<'_>, key: String, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+        let value = to_value(obj, self.pickle(py))?;
+        if is_mutable(&value) {
+            let encoded = value.to_msgpack();
+            self.handed.insert(
+                key.clone(),
+                Handed {
+                    obj: obj.clone().unbind(),
+                    encoded,
+                },
+            );
+        } else {
+            self.handed.remove(&key);
+        }
+        self.core.set(key, value);
+        Ok(())
+    }
+
+    fn remove(&mut self, key: &str) -> bool {
+        self.handed.remove(key);
+        self.core.remove(key).is_some()
+    }
+
+    /// Values changed in place since they were handed out: (key, new value, encoding).
+    fn changed_in_place(&self, py: Python<'_>) -> PyResult<Vec<(String, Value, Vec<u8>)>> {
+        let pickle = self.pickle(py);
+        let mut out = Vec::new();
+        for (key, h) in &self.handed {
+            let value = to_value(h.obj.bind(py), pickle)?;
+            let encoded = value.to_msgpack();
+            if encoded != h.encoded {
+                out.push((key.clone(), value, encoded));
+            }
+        }
+        Ok(out)
+    }
+
+    fn as_dict<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        let keys: Vec<String> = self.core.keys().map(str::to_owned).collect();
+        for key in keys {
+            if let Some(v) = self.lookup(py, &key)? {
+                dict.set_item(key, v)?;
+            }
+        }
+        Ok(dict)
+    }
+}
+
+#[pymethods]
+impl Session {
+    fn __getitem__<'py>(
+        &mut self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let k = key_str(key)?;
+        self.lookup(py, &k)?.ok_or_else(|| PyKeyError::new_err(k))
+    }
+
+    fn __setitem__(
+        &mut self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let k = key_str(key)?;
+        self.store(py, k, value)
+    }
+
+    fn __delitem__(&mut self, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let k = key_str(key)?;
+        if self.remove(&k) {
+            Ok(())
+        } else {
+            Err(PyKeyError::new_err(k))
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.core.len()
+    }
+
+    fn __contains__(&self, key: &Bound<'_, PyAny>) -> bool {
+        key.cast::<PyString>()
+            .ok()
+            .and_then(|s| s.to_cow().ok().map(|k| self.core.contains(&k)))
+            .unwrap_or(false)
+    }
+
+    fn __iter__(&self) -> SessionKeys {
+        SessionKeys {
+            keys: self
+                .core
+                .keys()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+                .into_iter(),
+        }
+    }
+
+    /// `session[key]` if present, else `default` (a non-str key is absent).
+    #[pyo3(signature = (key, default=None))]
+    fn get<'py>(
+        &mut self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let found = match key.cast::<PyString>() {
+            Ok(s) => self.lookup(py, &s.to_cow()?)?,
+            Err(_) => None,
+        };
+        Ok(found
+            .or(default)
+            .unwrap_or_else(|| py.None().into_bound(py)))
+    }
+
+    /// `session[key]`, setting it to `default` first if absent.
+    #[pyo3(signature = (key, default=None))]
+    fn setdefault<'py>(
+        &mut self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let k = key_str(key)?;
+        if let Some(v) = self.lookup(py, &k)? {
+            return Ok(v);
+        }
+        let default = default.unwrap_or_else(|| py.None().into_bound(py));
+        self.store(py, k, &default)?;
+        Ok(default)
+    }
+
+    /// Removes `key` and returns its value; `default` if absent, else KeyError.
+    #[pyo3(signature = (key, *default))]
+    fn pop<'py>(
+        &mut self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if default.len() > 1 {
+            return Err(PyTypeError::new_err(format!(
+                "pop expected at most 2 arguments, got {}",
+                default.len() + 1
+            )));
+        }
+        let k = key_str(key)?;
+        match self.lookup(py, &k)? {
+            Some(v) => {
+                self.remove(&k);
+                Ok(v)
+            }
+            None if default.len() == 1 => default.get_item(0),
+            None => Err(PyKeyError::new_err(k)),
+        }
+    }
+
+    /// Removes and returns a (key, value) pair (the last key in sorted order).
+    fn popitem<'py>(&mut self, py: Python<'py>) -> PyResult<(String, Bound<'py, PyAny>)> {
+        let Some(k) = self.core.keys().last().map(str::to_owned) else {
+            return Err(PyKeyError::new_err("popitem(): session is empty"));
+        };
+        let v = self
+            .lookup(py, &k)?
+            .unwrap_or_else(|| py.None().into_bound(py));
+        self.remove(&k);
+        Ok((k, v))
+    }
+
+    /// Like `dict.update`: from a mapping (anything with `keys()`), an
+    /// iterable of pairs, and keywords.
+    #[pyo3(signature = (other=None, **kwargs))]
+    fn update(
+        &mut self,
+        py: Python<'_>,
+        other: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        if let Some(other) = other {
+            if other.hasattr("keys")? {
+                for key in other.call_method0("keys")?.try_iter()? {
+                    let key = key?;
+                    let value = other.get_item(&key)?;
+                    self.store(py, key_str(&key)?, &value)?;
+                }
+            } else {
+                for item in other.try_iter()? {
+                    let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+                    self.store(py, key_str(&key)?, &value)?;
+                }
+            }
+        }
+        for (key, value) in kwargs.into_iter().flat_map(|d| d.iter()) {
+            self.store(py, key_str(&key)?, &value)?;
+        }
+        Ok(())
+    }
+
+    /// A view of the keys (sorted).
+    fn keys<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        view(slf, "KeysView")
+    }
+
+    /// A view of the values.
+    fn values<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        view(slf, "ValuesView")
+    }
+
+    /// A view of the (key, value) pairs.
+    fn items<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        view(slf, "ItemsView")
+    }
+
+    /// Removes every key (at commit, every key stored by then goes too).
+    fn clear(&mut self) {
+        self.handed.clear();
+        self.core.clear();
+    }
+
+    fn __eq__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let mapping = MAPPING.import(py, "collections.abc", "Mapping")?;
+        if !other.is_instance(mapping)? {
+            return Ok(py.NotImplemented());
+        }
+        let equal = if other.is(slf) {
+            true
+        } else {
+            let mine = slf.borrow_mut().as_dict(py)?;
+            let theirs = match other.cast::<Session>() {
+                Ok(s) => s.borrow_mut().as_dict(py)?.into_any(),
+                Err(_) => py.get_type::<PyDict>().call1((other,))?,
+            };
+            mine.eq(theirs)?
+        };
+        Ok(PyBool::new(py, equal).to_owned().into_any().unbind())
+    }
+
+    fn __repr__(&mut self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("Session({})", self.as_dict(py)?.repr()?))
+    }
+
+    /// The session id (32 lowercase hex characters).
+    #[getter]
+    fn id(&self) -> String {
+        self.core.id().to_string()
+    }
+
+    /// True until the session is first stored.
+    #[getter]
+    fn is_new(&self) -> bool {
+        self.core.is_new()
+    }
+
+    /// True when this request changed something not yet committed
+    /// (values changed in place included).
+    #[getter]
+    fn modified(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.core.modified() || !self.changed_in_place(py)?.is_empty())
+    }
+
+    /// When the session expires, Unix seconds (float).
+    #[getter]
+    fn expires_at(&self) -> f64 {
+        self.core.expires_at()
+    }
+
+    /// False before commit and when a commit was dropped because the
+    /// session is gone (no resurrection); True otherwise.
+    #[getter]
+    fn committed(&self) -> bool {
+        self.core.committed()
+    }
+
+    /// Stores what changed; returns the response headers to add, as a list
+    /// of (name, value) pairs (a Set-Cookie when the browser must be told).
+    fn commit(&mut self, py: Python<'_>) -> PyResult<Vec<(String, String)>> {
+        for (key, value, encoded) in self.changed_in_place(py)? {
+            if let Some(h) = self.handed.get_mut(&key) {
+                h.encoded = encoded;
+            }
+            self.core.set(key, value);
+        }
+        let manager = self.manager.bind(py).get();
+        let core = &mut self.core;
+        let result = at(py, manager.py_clock(), || unlocked(py, || core.commit()))??;
+        Ok(result
+            .set_cookie
+            .map(|c| ("Set-Cookie".to_owned(), c))
+            .into_iter()
+            .collect())
+    }
+
+    /// A new id, same data; the old id is deleted at commit (call at login).
+    fn regenerate(&mut self) {
+        self.core.regenerate();
+    }
+
+    /// Drops the session: at commit the record is deleted and the cookie
+    /// expired. Keys set afterwards start a new session.
+    fn invalidate(&mut self, py: Python<'_>) -> PyResult<()> {
+        let manager = self.manager.bind(py).get();
+        let core = &mut self.core;
+        at(py, manager.py_clock(), || core.invalidate())?;
+        self.handed.clear();
+        Ok(())
+    }
+
+    /// `href` with the session id added as a query parameter (get transport).
+    fn url(&self, href: &str) -> String {
+        self.core.url(href)
+    }
+
+    /// An HTML hidden input carrying the id (post transport).
+    fn form_field(&self) -> String {
+        self.core.form_field()
+    }
+}
+
+fn view<'py>(slf: &Bound<'py, Session>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    slf.py()
+        .import("collections.abc")?
+        .getattr(name)?
+        .call1((slf,))
+}
+
+/// Iterator over a session's keys (a snapshot taken when iteration began).
+#[pyclass(module = "spysession")]
+pub struct SessionKeys {
+    keys: std::vec::IntoIter<String>,
+}
+
+#[pymethods]
+impl SessionKeys {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self) -> Option<String> {
+        self.keys.next()
+    }
+}
+
+/// Registers `Session` as a `collections.abc.MutableMapping`.
+pub fn register_abc(py: Python<'_>) -> PyResult<()> {
+    let abc = py.import("collections.abc")?;
+    abc.getattr("MutableMapping")?
+        .call_method1("register", (py.get_type::<Session>(),))?;
+    Ok(())
+}

@@ -1,0 +1,295 @@
+//! `SessionStore` (the base class, subclassable in Python) and the built-in
+//! `MemoryStore` and `DbmStore`.
+//!
+//! Every store object owns one engine store behind a [`Gate`], shared by the
+//! managers made over it: counters are per store object, and `close()` shuts
+//! the gate for all of them.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use pyo3::exceptions::{PyNotImplementedError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyTuple};
+use spysession_core::{
+    system_now, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error,
+    MemoryStore as CoreMemory, Record, Result, SessionId, Store, Update,
+};
+
+use crate::custom_store::PyRawStore;
+use crate::errors::unlocked;
+
+/// An engine store that can be closed: after `close()` every call is
+/// [`Error::Closed`]. The store itself (and an LMDB environment) is released
+/// when the last object using it is gone.
+pub struct Gate {
+    inner: Arc<dyn Store>,
+    closed: AtomicBool,
+    /// Built-in stores take raw records from Python; custom ones define them.
+    native: bool,
+}
+
+impl Gate {
+    fn new(inner: Arc<dyn Store>, native: bool) -> Arc<Self> {
+        Arc::new(Gate {
+            inner,
+            closed: AtomicBool::new(false),
+            native,
+        })
+    }
+
+    fn open(&self) -> Result<&dyn Store> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(&*self.inner)
+        }
+    }
+
+    /// Shuts the gate (idempotent).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+}
+
+impl Store for Gate {
+    fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>> {
+        self.open()?.load(id, now)
+    }
+    fn save(&self, id: &SessionId, record: &Record) -> Result<()> {
+        self.open()?.save(id, record)
+    }
+    fn delete(&self, id: &SessionId) -> Result<bool> {
+        self.open()?.delete(id)
+    }
+    fn clean(&self, now: f64) -> Result<u64> {
+        self.open()?.clean(now)
+    }
+    fn len(&self) -> Result<u64> {
+        self.open()?.len()
+    }
+    fn counters(&self) -> &Counters {
+        self.inner.counters()
+    }
+    fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
+        self.open()?.commit(id, update)
+    }
+}
+
+fn parse_id(sid: &str) -> PyResult<SessionId> {
+    SessionId::parse(sid).map_err(|e| PyValueError::new_err(format!("{e}: {sid:?}")))
+}
+
+/// Base class of every store. Subclass it in Python and define
+/// `load(sid) -> bytes | None`, `save(sid, record, expires_at)`,
+/// `delete(sid)` and `clean(now) -> int`; the engine calls them (records are
+/// the MessagePack bytes documented in the core). An exception raised there
+/// reaches the caller as `StoreError`, chained as its `__cause__`.
+#[pyclass(module = "spysession", subclass, weakref, frozen)]
+pub struct SessionStore {
+    gate: OnceLock<Arc<Gate>>,
+}
+
+impl SessionStore {
+    fn native(store: Arc<dyn Store>) -> Self {
+        let gate = OnceLock::new();
+        let _ = gate.set(Gate::new(store, true));
+        SessionStore { gate }
+    }
+
+    /// The engine store of `obj`, made on first use for a Python subclass.
+    pub fn gate(obj: &Bound<'_, SessionStore>) -> PyResult<Arc<Gate>> {
+        if let Some(gate) = obj.get().gate.get() {
+            return Ok(gate.clone());
+        }
+        let raw = PyRawStore::new(obj.as_any())?;
+        let gate = Gate::new(Arc::new(CustomStore::new(raw)), false);
+        Ok(obj.get().gate.get_or_init(|| gate).clone())
+    }
+
+    fn native_gate(obj: &Bound<'_, SessionStore>, method: &str) -> PyResult<Arc<Gate>> {
+        let gate = Self::gate(obj)?;
+        if gate.native {
+            Ok(gate)
+        } else {
+            Err(PyNotImplementedError::new_err(format!(
+                "{}.{method}() is not defined: a SessionStore subclass must define \
+                 load, save, delete and clean",
+                obj.get_type().name()?
+            )))
+        }
+    }
+}
+
+#[pymethods]
+impl SessionStore {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn py_new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        SessionStore {
+            gate: OnceLock::new(),
+        }
+    }
+
+    /// The encoded record of `sid`, or None (expired records too, until cleaned).
+    fn load<'py>(slf: &Bound<'py, Self>, sid: &str) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let py = slf.py();
+        let gate = Self::native_gate(slf, "load")?;
+        let id = parse_id(sid)?;
+        let record = unlocked(py, || gate.load(&id, f64::NEG_INFINITY))?;
+        Ok(record.map(|r| PyBytes::new(py, &r.encode())))
+    }
+
+    /// Stores an encoded record under `sid`; `expires_at` replaces the
+    /// expiry written inside it. Bytes that are not a record: ValueError.
+    fn save(slf: &Bound<'_, Self>, sid: &str, record: &[u8], expires_at: f64) -> PyResult<()> {
+        let gate = Self::native_gate(slf, "save")?;
+        let id = parse_id(sid)?;
+        let mut record = Record::decode(record)
+            .map_err(|e| PyValueError::new_err(format!("not a session record: {e}")))?;
+        record.expires_at = expires_at;
+        unlocked(slf.py(), || gate.save(&id, &record))
+    }
+
+    /// Removes the record of `sid` (no error when absent).
+    fn delete(slf: &Bound<'_, Self>, sid: &str) -> PyResult<()> {
+        let gate = Self::native_gate(slf, "delete")?;
+        let id = parse_id(sid)?;
+        unlocked(slf.py(), || gate.delete(&id).map(|_| ()))
+    }
+
+    /// Removes every record expired at `now` (default: the current time);
+    /// returns how many.
+    #[pyo3(signature = (now=None))]
+    fn clean(slf: &Bound<'_, Self>, now: Option<f64>) -> PyResult<u64> {
+        let gate = Self::native_gate(slf, "clean")?;
+        let now = now.unwrap_or_else(system_now);
+        unlocked(slf.py(), || gate.clean(now))
+    }
+
+    /// The number of records held (expired ones not yet cleaned included).
+    fn __len__(slf: &Bound<'_, Self>) -> PyResult<usize> {
+        let gate = Self::gate(slf)?;
+        let n = unlocked(slf.py(), || gate.len())?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    /// The store's counters: loads, commits, merges, dropped, corrupt,
+    /// cleaned, evicted.
+    fn stats<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        let s = Self::gate(slf)?.stats();
+        let d = PyDict::new(slf.py());
+        for (k, v) in [
+            ("loads", s.loads),
+            ("commits", s.commits),
+            ("merges", s.merges),
+            ("dropped", s.dropped),
+            ("corrupt", s.corrupt),
+            ("cleaned", s.cleaned),
+            ("evicted", s.evicted),
+        ] {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// Closes the store: later use raises StoreError. Closing twice is harmless.
+    fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
+        Self::gate(slf)?.close();
+        Ok(())
+    }
+
+    /// True once `close()` was called.
+    #[getter]
+    fn closed(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        Ok(Self::gate(slf)?.closed.load(Ordering::Acquire))
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(slf: &Bound<'_, Self>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        Self::close(slf)?;
+        Ok(false)
+    }
+}
+
+/// Sessions in this process's memory: fastest, volatile, one process only.
+/// With `max_sessions`, the sessions nearest to expiry are evicted first.
+#[pyclass(module = "spysession", extends = SessionStore, subclass, frozen)]
+pub struct MemoryStore {
+    max_sessions: Option<usize>,
+}
+
+impl MemoryStore {
+    /// An unbounded store, as `MemoryStore()` makes.
+    pub fn py_default() -> PyClassInitializer<Self> {
+        Self::py_new(None)
+    }
+}
+
+#[pymethods]
+impl MemoryStore {
+    #[new]
+    #[pyo3(signature = (max_sessions=None))]
+    fn py_new(max_sessions: Option<usize>) -> PyClassInitializer<Self> {
+        let store = Arc::new(CoreMemory::new(max_sessions));
+        PyClassInitializer::from(SessionStore::native(store))
+            .add_subclass(MemoryStore { max_sessions })
+    }
+
+    /// The bound given at construction (None: unbounded).
+    #[getter]
+    fn max_sessions(&self) -> Option<usize> {
+        self.max_sessions
+    }
+
+    fn __repr__(&self) -> String {
+        match self.max_sessions {
+            Some(n) => format!("MemoryStore(max_sessions={n})"),
+            None => "MemoryStore()".into(),
+        }
+    }
+}
+
+/// Persistent sessions in an LMDB directory (created if missing), shared by
+/// every process and thread of the machine. `durable=False` skips fsync at
+/// commit: a crashed process loses nothing, a crashed machine may lose the
+/// last seconds.
+#[pyclass(module = "spysession", extends = SessionStore, subclass, frozen)]
+pub struct DbmStore {
+    path: PathBuf,
+}
+
+#[pymethods]
+impl DbmStore {
+    #[new]
+    #[pyo3(signature = (path, *, map_size=1 << 30, durable=true))]
+    fn py_new(
+        py: Python<'_>,
+        path: PathBuf,
+        map_size: usize,
+        durable: bool,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let options = DbmOptions { map_size, durable };
+        let open_path = path.clone();
+        let store = unlocked(py, || CoreDbm::open_with(&open_path, options))?;
+        Ok(
+            PyClassInitializer::from(SessionStore::native(Arc::new(store)))
+                .add_subclass(DbmStore { path }),
+        )
+    }
+
+    /// The directory given at construction.
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.path.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("DbmStore({:?})", self.path.display().to_string())
+    }
+}
