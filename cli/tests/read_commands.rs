@@ -337,3 +337,21 @@ fn a_damaged_record_is_a_runtime_error_not_a_crash() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_reader_that_leaves_early_is_not_an_error() {
+    // `spysession list | head -1`: the pipe closes while list still writes.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    fill(&store, 3000, 0); // ~200 KB of output, more than a pipe buffers
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spysession"))
+        .args(["list", "--store", arg(dir.path())])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}

@@ -132,6 +132,17 @@ impl DbmStore {
 
     /// The record of `id` whatever its expiry (for operators' tools, which
     /// show expired records too); `None` when there is none.
+    ///
+    /// ```
+    /// use spysession_core::{DbmStore, Record, SessionId, Store};
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = DbmStore::open(dir.path())?;
+    /// let id = SessionId::generate();
+    /// store.save(&id, &Record::new(100.0, 200.0, Default::default()))?;
+    /// assert!(store.load(&id, 300.0)?.is_none(), "expired for a request");
+    /// assert_eq!(store.load_any(&id)?.unwrap().expires_at, 200.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn load_any(&self, id: &SessionId) -> Result<Option<Record>> {
         let shared = self.env()?;
         let txn = shared.env().begin_ro_txn()?;
@@ -142,6 +153,20 @@ impl DbmStore {
     /// [`Store::clean`], calling `progress` with the running total of records
     /// removed after each batch (one write transaction of at most 2000
     /// removals), so a tool can show progress on a long clean.
+    ///
+    /// ```
+    /// use spysession_core::{DbmOptions, DbmStore, Record, SessionId, Store};
+    /// # let dir = tempfile::tempdir()?;
+    /// let options = DbmOptions { durable: false, ..Default::default() };
+    /// let store = DbmStore::open_with(dir.path(), options)?;
+    /// for _ in 0..2500 {
+    ///     store.save(&SessionId::generate(), &Record::new(0.0, 10.0, Default::default()))?;
+    /// }
+    /// let mut seen = Vec::new();
+    /// assert_eq!(store.clean_with_progress(10.0, |n| seen.push(n))?, 2500);
+    /// assert_eq!(seen, [2000, 2500]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clean_with_progress(&self, now: f64, mut progress: impl FnMut(u64)) -> Result<u64> {
         let mut total = 0u64;
         loop {
