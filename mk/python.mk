@@ -1,4 +1,31 @@
-# Python package and tests: owned by the Python work (issue 4).
-.PHONY: test-python
-test-python:
-	@echo "test-python: not yet"
+# Python package and tests (issue 4): a local .venv with maturin, pytest and
+# the test dependencies; the extension built (release) and installed into it;
+# pytest over tests/python. VENV, VPY and PYTHON come from the top Makefile.
+
+PY_TEST_DEPS := "maturin>=1.5,<2" "pytest>=7,<10" "pytest-timeout>=2,<3" "flask>=2,<4" "msgpack>=1,<2"
+PY_DEPS_STAMP := $(VENV)/.spysession-test-deps
+
+.PHONY: test-python python-dev python-venv
+
+## python-venv: the local virtualenv with the build and test tools.
+python-venv: $(PY_DEPS_STAMP)
+
+$(VPY):
+	@# Debian ships the venv module separately (python3-venv): install it if missing.
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) \
+	  && apt-get update && apt-get install -y python3-venv \
+	  && $(PYTHON) -m venv $(VENV); }
+
+$(PY_DEPS_STAMP): $(VPY) mk/python.mk
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet $(PY_TEST_DEPS)
+	touch $@
+
+## python-dev: build the extension (release) and install the package into .venv.
+python-dev: $(PY_DEPS_STAMP)
+	VIRTUAL_ENV=$(VENV) PATH="$(VENV)/bin:$$PATH" \
+	  $(VENV)/bin/maturin develop --release --manifest-path python/Cargo.toml
+
+## test-python: the pytest suite (warnings are errors, a timeout per test).
+test-python: python-dev
+	cd tests/python && $(VPY) -m pytest -q
