@@ -1,0 +1,306 @@
+//! Store handles: open (memory, LMDB), clean, len, delete, load, stats, free.
+
+use std::ffi::{c_char, OsStr};
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use spysession_core::{DbmOptions, DbmStore, MemoryStore, SessionId, Store};
+
+use crate::buf::sps_buf;
+use crate::guard::{arg_ref, bytes, guard, guard_void, Out};
+use crate::status::{sps_status, FfiError, FfiResult};
+
+/// A session store. Shared and reference-counted: managers made from it keep
+/// it alive, so it may be freed (sps_store_free) as soon as they are made.
+///
+/// Thread safety: every function taking a `const sps_store *` may be called
+/// from any number of threads at once. A DbmStore's directory may also be
+/// used by other processes at the same time.
+pub struct sps_store {
+    pub(crate) inner: Arc<dyn Store>,
+}
+
+impl sps_store {
+    pub(crate) fn boxed(inner: Arc<dyn Store>) -> *mut sps_store {
+        Box::into_raw(Box::new(sps_store { inner }))
+    }
+}
+
+/// Options of sps_store_open_dbm. Initialise with sps_dbm_options_init,
+/// then change fields.
+#[repr(C)]
+#[derive(Debug)]
+pub struct sps_dbm_options {
+    /// `sizeof(sps_dbm_options)` as the caller compiled it (set by
+    /// sps_dbm_options_init); lets later versions add fields at the end.
+    pub struct_size: usize,
+    /// The LMDB map size in bytes: the most the store can hold (default
+    /// 1 GiB; the file is sparse, so it costs address space, not disk).
+    pub map_size: usize,
+    /// Sync to disk at every commit (default true). False: a crashed process
+    /// still loses nothing, a crashed machine may lose the last commits.
+    pub durable: bool,
+}
+
+/// Fills `options` with the defaults. `struct_size` must be
+/// `sizeof(sps_dbm_options)`.
+///
+/// # Safety
+/// `options` is NULL or writable for `struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sps_dbm_options_init(
+    options: *mut sps_dbm_options,
+    struct_size: usize,
+) -> sps_status {
+    guard(|| {
+        let out = Out::new(options, "options")?;
+        check_size(struct_size, size_of::<sps_dbm_options>(), "sps_dbm_options")?;
+        let d = DbmOptions::default();
+        out.write(sps_dbm_options {
+            struct_size,
+            map_size: d.map_size,
+            durable: d.durable,
+        });
+        Ok(())
+    })
+}
+
+/// Refuses an options struct of another size than this library's.
+pub(crate) fn check_size(given: usize, ours: usize, what: &str) -> FfiResult {
+    if given == ours {
+        Ok(())
+    } else {
+        Err(FfiError::invalid(format!(
+            "struct_size {given} is not sizeof({what}) = {ours} (header and library differ?)"
+        )))
+    }
+}
+
+/// Opens an in-process store (volatile, the fastest). `max_sessions` bounds
+/// it (the sessions nearest to expiry are evicted first); 0 is unbounded.
+///
+/// # Safety
+/// `out_store` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sps_store_open_memory(
+    max_sessions: usize,
+    out_store: *mut *mut sps_store,
+) -> sps_status {
+    guard(|| {
+        let out = Out::new(out_store, "out_store")?;
+        let max = (max_sessions > 0).then_some(max_sessions);
+        out.write(sps_store::boxed(Arc::new(MemoryStore::new(max))));
+        Ok(())
+    })
+}
+
+/// Opens (creating it if needed) the LMDB store in directory `path` (bytes,
+/// not NUL-terminated; no NUL inside). `options` NULL means the defaults.
+/// Shared by every process and thread of the machine; each directory's LMDB
+/// environment is opened once per process however often it is named.
+///
+/// # Safety
+/// `path` points to `path_len` bytes; `options` is NULL or initialised;
+/// `out_store` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sps_store_open_dbm(
+    path: *const c_char,
+    path_len: usize,
+    options: *const sps_dbm_options,
+    out_store: *mut *mut sps_store,
+) -> sps_status {
+    guard(|| {
+        if path.is_null() {
+            return Err(FfiError::invalid("path is NULL"));
+        }
+        let path = bytes(path, path_len, "path")?;
+        let out = Out::new(out_store, "out_store")?;
+        if path.is_empty() || path.contains(&0) {
+            return Err(FfiError::invalid("path is empty or contains a NUL byte"));
+        }
+        let opts = match options.as_ref() {
+            None => DbmOptions::default(),
+            Some(o) => {
+                check_size(
+                    o.struct_size,
+                    size_of::<sps_dbm_options>(),
+                    "sps_dbm_options",
+                )?;
+                DbmOptions {
+                    map_size: o.map_size,
+                    durable: o.durable,
+                }
+            }
+        };
+        let path = Path::new(OsStr::from_bytes(path));
+        let store = DbmStore::open_with(path, opts)?;
+        out.write(sps_store::boxed(Arc::new(store)));
+        Ok(())
+    })
+}
+
+/// Removes every record expired at `now` (Unix seconds; pass sps_now() for
+/// the system clock) and writes how many through `out_removed`. Works in
+/// bounded batches: other writers never wait long.
+///
+/// # Safety
+/// `store` is NULL or live; `out_removed` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sps_store_clean(
+    store: *const sps_store,
+    now: f64,
+    out_removed: *mut u64,
+) -> sps_status {
+    guard(|| {
+        let store = arg_ref(store, "store")?;
+        let out = Out::new(out_removed, "out_removed")?;
+        if now.is_nan() {
+            return Err(FfiError::invalid("now is NaN"));
+        }
+        out.write(store.inner.clean(now)?);
+        Ok(())
+    })
+}
+
+/// The number of records held, expired but not yet cleaned ones included.
+/// SPS_UNSUPPORTED for a custom store.
+///
+/// # Safety
+/// `store` is NULL or live; `out_len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sps_store_len(store: *const sps_store, out_len: *mut u64) -> sps_status {
+    guard(|| {
+        let store = arg_ref(store, "store")?;
+        let out = Out::new(out_len, "out_len")?;
+        out.write(store.inner.len()?);
+        Ok(())
+    })
+}
+
+/// Parses a session id argument (32 lowercase hex characters).
+unsafe fn id_arg(id: *const c_char, id_len: usize) -> FfiResult<SessionId> {
+    if id.is_null() {
+        return Err(FfiError::invalid("id is NULL"));
+    }
+    SessionId::parse(bytes(id, id_len, "id")?)
+        .map_err(|_| FfiError::invalid("id is not a session id (32 lowercase hex characters)"))
+}
+
+/// Deletes the record of session `id` (32 lowercase hex characters; anything
+/// else is SPS_INVALID_ARGUMENT). `*out_existed` tells whether there was one
+/// (always true for a custom store, which cannot tell).
+///
+/// # Safety
+/// `store` is NULL or live; `id` points to `id_len` bytes; `out_existed` is
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sps_store_delete(
+    store: *const sps_store,
+    id: *const c_char,
+    id_len: usize,
+    out_existed: *mut bool,
+) -> sps_status {
+    guard(|| {
+        let store = arg_ref(store, "store")?;
+        let id = id_arg(id, id_len)?;
+        let out = Out::new(out_existed, "out_existed")?;
+        out.write(store.inner.delete(&id)?);
+        Ok(())
+    })
+}
+
+/// The record of session `id` as it is at `now`, in the documented record
+/// format (a MessagePack array: version, created, accessed, expires_at,
+/// data). SPS_NOT_FOUND when absent or expired; SPS_CORRUPT when the stored
+/// bytes are damaged. Free `*out_record` with sps_buf_free.
+///
+/// # Safety
+/// `store` is NULL or live; `id` points to `id_len` bytes; `out_record` is
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sps_store_load(
+    store: *const sps_store,
+    id: *const c_char,
+    id_len: usize,
+    now: f64,
+    out_record: *mut sps_buf,
+) -> sps_status {
+    guard(|| {
+        let store = arg_ref(store, "store")?;
+        let id = id_arg(id, id_len)?;
+        let out = Out::new(out_record, "out_record")?;
+        match store.inner.load(&id, now)? {
+            Some(record) => out.write(sps_buf::from_vec(record.encode())),
+            None => return Err(FfiError::not_found(format!("no live session {id}"))),
+        }
+        Ok(())
+    })
+}
+
+/// What a store has done since sps_store_open_* made it (counters are per
+/// store object, not per directory).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct sps_stats {
+    /// Records looked up.
+    pub loads: u64,
+    /// Commits that stored changes or a touch.
+    pub commits: u64,
+    /// Commits merged into a record another request wrote meanwhile.
+    pub merges: u64,
+    /// Commits dropped because the session was gone (no resurrection).
+    pub dropped: u64,
+    /// Damaged records met.
+    pub corrupt: u64,
+    /// Expired records removed by clean.
+    pub cleaned: u64,
+    /// Records evicted by a bounded memory store.
+    pub evicted: u64,
+}
+
+/// The store's counters.
+///
+/// # Safety
+/// `store` is NULL or live; `out_stats` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sps_store_stats(
+    store: *const sps_store,
+    out_stats: *mut sps_stats,
+) -> sps_status {
+    guard(|| {
+        let store = arg_ref(store, "store")?;
+        let out = Out::new(out_stats, "out_stats")?;
+        let s = store.inner.stats();
+        out.write(sps_stats {
+            loads: s.loads,
+            commits: s.commits,
+            merges: s.merges,
+            dropped: s.dropped,
+            corrupt: s.corrupt,
+            cleaned: s.cleaned,
+            evicted: s.evicted,
+        });
+        Ok(())
+    })
+}
+
+/// Releases this handle. The store itself lives on while a manager or
+/// session made from it does. NULL is accepted.
+///
+/// # Safety
+/// `store` is NULL or a handle not yet freed, with no call on it in progress.
+#[no_mangle]
+pub unsafe extern "C" fn sps_store_free(store: *mut sps_store) {
+    guard_void(|| {
+        if !store.is_null() {
+            drop(Box::from_raw(store));
+        }
+    });
+}
+
+/// The system clock: seconds since the Unix epoch (for sps_store_clean).
+#[no_mangle]
+pub extern "C" fn sps_now() -> f64 {
+    spysession_core::system_now()
+}
