@@ -96,7 +96,7 @@ impl Progress<'_> {
         };
         bar.set_style(
             ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} expired sessions removed ({elapsed}, {eta} left)",
+                "{wide_bar} {pos}/{len} expired sessions removed, {eta} left",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );

@@ -34,7 +34,7 @@ pub fn run(args: &StatsArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let entries = store.list().map_err(fail("expiry index"))?;
     let records = store.len().map_err(fail("record count"))?;
     let (used, map_size) = store.usage().map_err(fail("usage"))?;
-    let file = store::data_file_bytes(&args.store)?;
+    let (file, disk) = store::data_file_sizes(&args.store)?;
     let expired = entries.iter().filter(|(_, t)| now >= *t).count() as u64;
     let oldest = entries.iter().map(|(_, t)| *t).reduce(f64::min);
     let newest = entries.iter().map(|(_, t)| *t).reduce(f64::max);
@@ -52,6 +52,7 @@ pub fn run(args: &StatsArgs, out: &mut dyn Write) -> Result<(), Failure> {
             "expired": expired,
             "live": records.saturating_sub(expired),
             "data_file_bytes": file,
+            "disk_bytes": disk,
             "used_bytes": used,
             "map_size": map_size,
             "map_used_percent": render::float(percent),
@@ -65,7 +66,12 @@ pub fn run(args: &StatsArgs, out: &mut dyn Write) -> Result<(), Failure> {
     writeln!(out, "records        {records}")?;
     writeln!(out, "expired        {expired} (at {})", iso(now))?;
     writeln!(out, "live           {}", records.saturating_sub(expired))?;
-    writeln!(out, "data file      {}", render::size(file))?;
+    writeln!(
+        out,
+        "data file      {} on disk ({} long)",
+        render::size(disk),
+        render::size(file)
+    )?;
     writeln!(
         out,
         "map            {} used of {} ({percent:.1}%)",

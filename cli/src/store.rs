@@ -89,10 +89,22 @@ fn check_exists(dir: &Path) -> Result<(), Failure> {
     }
 }
 
-/// Size in bytes of the store's data file.
-pub fn data_file_bytes(args: &StoreArgs) -> Result<u64, Failure> {
+/// The store's data file: its length, and the bytes the file system has
+/// allocated to it (LMDB's file may be sparse, as long as the map).
+pub fn data_file_sizes(args: &StoreArgs) -> Result<(u64, u64), Failure> {
     let path = args.store.join(DATA_FILE);
     std::fs::metadata(&path)
-        .map(|m| m.len())
+        .map(|m| (m.len(), allocated(&m)))
         .map_err(|e| Failure::caused(format!("cannot read {}", path.display()), e))
+}
+
+#[cfg(unix)]
+fn allocated(meta: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.blocks() * 512
+}
+
+#[cfg(not(unix))]
+fn allocated(meta: &std::fs::Metadata) -> u64 {
+    meta.len()
 }

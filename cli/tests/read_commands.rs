@@ -50,7 +50,9 @@ fn stats_counts_records_and_expired_and_reports_the_stores_map_size() {
     assert_eq!(doc["newest_expiry"], json!(NOW + 3604.0));
     let used = doc["used_bytes"].as_u64().unwrap();
     let file = doc["data_file_bytes"].as_u64().unwrap();
+    let disk = doc["disk_bytes"].as_u64().unwrap();
     assert!(used > 0 && used <= file, "used {used}, file {file}");
+    assert!(disk > 0 && disk <= file, "disk {disk}, file {file}");
 }
 
 #[test]
