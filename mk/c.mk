@@ -1,4 +1,57 @@
-# C library, header check and C tests: owned by the C ABI work (issue 3).
-.PHONY: test-c
-test-c:
-	@echo "test-c: not yet"
+# C library, header check, C tests, install and the C example (issue 3).
+#
+#   make lib        build libspysession.so and .a (C_PROFILE=debug|release)
+#   make header     regenerate include/spysession.h with the pinned cbindgen
+#   make test-c     every tests/c program, shared and static, under valgrind,
+#                   plus an install into a temporary prefix used via pkg-config
+#   make install    PREFIX=/usr/local: header, .so, .a and spysession.pc
+#   make example-c  build/visits, the CGI visit counter of examples/c
+#
+# The header's staleness check is a Rust test (ffi/tests/header.rs), so it
+# runs in `cargo test --workspace` (make test-rust) too.
+
+.PHONY: lib header test-c install example-c valgrind-installed
+
+C_PROFILE ?= debug
+C_CARGO_FLAGS := $(if $(filter release,$(C_PROFILE)),--release,)
+C_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+C_LIBDIR := $(C_TARGET_DIR)/$(C_PROFILE)
+C_BUILD := $(CURDIR)/build/c
+C_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(CURDIR)/Cargo.toml | head -n 1)
+C_FLAGS := -Wall -Wextra -Werror -std=c11 -O2 -g
+C_STATIC_LIBS := -lpthread -ldl -lm -lrt -lutil
+PREFIX ?= /usr/local
+
+## lib: the C libraries, in $(C_LIBDIR).
+lib:
+	$(CARGO) build -p spysession-ffi $(C_CARGO_FLAGS)
+
+## header: rewrite include/spysession.h from ffi/src (then commit it).
+header:
+	UPDATE_HEADER=1 $(CARGO) test -p spysession-ffi --test header
+
+## install: PREFIX (default /usr/local; DESTDIR honoured). Release build
+## unless C_PROFILE is given.
+install: C_PROFILE = release
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/spysession.h $(DESTDIR)$(PREFIX)/include/spysession.h
+	install -m 755 $(C_LIBDIR)/libspysession.so $(DESTDIR)$(PREFIX)/lib/libspysession.so
+	install -m 644 $(C_LIBDIR)/libspysession.a $(DESTDIR)$(PREFIX)/lib/libspysession.a
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(C_VERSION)|' ffi/spysession.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/spysession.pc
+
+valgrind-installed:
+	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
+
+## test-c: build the library, install it into a temporary prefix, run the C tests.
+test-c: lib valgrind-installed
+	@rm -rf $(C_BUILD)/prefix
+	@$(MAKE) --no-print-directory install PREFIX=$(C_BUILD)/prefix C_PROFILE=$(C_PROFILE) >/dev/null
+	LIBDIR=$(C_LIBDIR) OUT=$(C_BUILD) INSTALLED=$(C_BUILD)/prefix CC=$(CC) tests/c/run.sh
+
+## example-c: the CGI visit counter, linked statically (a self-contained binary).
+example-c: lib
+	@mkdir -p $(CURDIR)/build
+	$(CC) $(C_FLAGS) -Iinclude -o $(CURDIR)/build/visits examples/c/visits.c \
+		$(C_LIBDIR)/libspysession.a $(C_STATIC_LIBS)
