@@ -1,0 +1,153 @@
+"""Type stubs of the compiled module spysession._spysession."""
+
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from os import PathLike
+from types import TracebackType
+from typing import Any, Literal, Optional, Sequence, TypedDict, TypeVar, Union
+
+__version__: str
+
+_S = TypeVar("_S", bound="SessionStore")
+_Transport = Literal["cookie", "get", "post"]
+_Bytes = Union[str, bytes, bytearray]
+
+class SessionError(Exception): ...
+class StoreError(SessionError): ...
+
+class ConfigError(SessionError, ValueError):
+    option: str
+
+class StoreStats(TypedDict):
+    loads: int
+    commits: int
+    merges: int
+    dropped: int
+    corrupt: int
+    cleaned: int
+    evicted: int
+
+class Ext:
+    """A MessagePack extension value other than a pickle."""
+
+    code: int
+    data: bytes
+    def __init__(self, code: int, data: bytes) -> None: ...
+
+class SessionStore:
+    """Base class of every store; subclass it to write one in Python."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    def load(self, sid: str) -> Optional[bytes]: ...
+    def save(self, sid: str, record: bytes, expires_at: float) -> None: ...
+    def delete(self, sid: str) -> None: ...
+    def clean(self, now: Optional[float] = None) -> int: ...
+    def __len__(self) -> int: ...
+    def stats(self) -> StoreStats: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def __enter__(self: _S) -> _S: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+class MemoryStore(SessionStore):
+    def __init__(self, max_sessions: Optional[int] = None) -> None: ...
+    @property
+    def max_sessions(self) -> Optional[int]: ...
+
+class DbmStore(SessionStore):
+    def __init__(
+        self, path: Union[str, PathLike[str]], *, map_size: int = 1 << 30, durable: bool = True
+    ) -> None: ...
+    @property
+    def path(self) -> PathLike[str]: ...
+
+class Session(MutableMapping[str, Any]):
+    """One request's session: a dict with str keys."""
+
+    def __getitem__(self, key: str) -> Any: ...
+    def __setitem__(self, key: str, value: Any) -> None: ...
+    def __delitem__(self, key: str) -> None: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, key: object) -> bool: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def is_new(self) -> bool: ...
+    @property
+    def modified(self) -> bool: ...
+    @property
+    def expires_at(self) -> float: ...
+    @property
+    def committed(self) -> bool: ...
+    def commit(self) -> list[tuple[str, str]]: ...
+    def regenerate(self) -> None: ...
+    def invalidate(self) -> None: ...
+    def url(self, href: str) -> str: ...
+    def form_field(self) -> str: ...
+
+class SessionManager:
+    """A site's store, options and clock; begins a Session per request."""
+
+    def __init__(
+        self,
+        store: Optional[SessionStore] = None,
+        *,
+        expire: float = ...,
+        path: str = ...,
+        cookie_name: str = ...,
+        param_name: str = ...,
+        domain: Optional[str] = ...,
+        secure: bool = ...,
+        httponly: bool = ...,
+        samesite: Optional[Literal["Strict", "Lax", "None"]] = ...,
+        transport: Union[_Transport, Sequence[_Transport]] = ...,
+        strict: bool = ...,
+        max_lifetime: Optional[float] = ...,
+        touch_interval: Optional[float] = ...,
+        pickle: bool = ...,
+        clock: Optional[Callable[[], float]] = ...,
+    ) -> None: ...
+    @property
+    def store(self) -> SessionStore: ...
+    @property
+    def clock(self) -> Optional[Callable[[], float]]: ...
+    def begin(
+        self,
+        cookie: Optional[_Bytes] = None,
+        query: Optional[_Bytes] = None,
+        form: Union[_Bytes, Mapping[str, Any], None] = None,
+        path: str = "/",
+        *,
+        expire: Optional[float] = None,
+        session_path: Optional[str] = None,
+    ) -> Session: ...
+    def from_environ(self, environ: MutableMapping[str, Any]) -> Session: ...
+
+def configure(
+    *,
+    session_store: Optional[SessionStore] = ...,
+    session_path: Optional[str] = ...,
+    session_expire: Optional[float] = ...,
+    store: Optional[SessionStore] = ...,
+    path: Optional[str] = ...,
+    expire: Optional[float] = ...,
+    cookie_name: Optional[str] = ...,
+    param_name: Optional[str] = ...,
+    domain: Optional[str] = ...,
+    secure: Optional[bool] = ...,
+    httponly: Optional[bool] = ...,
+    samesite: Optional[Literal["Strict", "Lax", "None"]] = ...,
+    transport: Union[_Transport, Sequence[_Transport], None] = ...,
+    strict: Optional[bool] = ...,
+    max_lifetime: Optional[float] = ...,
+    touch_interval: Optional[float] = ...,
+    pickle: Optional[bool] = ...,
+    clock: Optional[Callable[[], float]] = ...,
+) -> None: ...
+def clean_store(store: Optional[SessionStore] = None) -> int: ...
