@@ -109,8 +109,12 @@ pub(crate) fn open(dir: &Path, options: EnvOptions) -> Result<Arc<SharedEnv>> {
 fn open_env(path: &Path, options: EnvOptions, pid: u32) -> Result<SharedEnv> {
     // NO_TLS: read transactions are not tied to a thread (Python and C
     // callers move between threads). NO_READAHEAD: sessions are read at
-    // random; readahead only evicts useful pages.
-    let mut flags = EnvironmentFlags::NO_TLS | EnvironmentFlags::NO_READAHEAD;
+    // random; readahead only evicts useful pages. WRITE_MAP: commits write
+    // straight into the map instead of pwrite()ing each dirty page, which
+    // made a commit (record + expiry index) 3.5x faster in core/benches;
+    // every process uses these same flags, as LMDB requires.
+    let mut flags =
+        EnvironmentFlags::NO_TLS | EnvironmentFlags::NO_READAHEAD | EnvironmentFlags::WRITE_MAP;
     if !options.durable {
         flags |= EnvironmentFlags::NO_SYNC;
     }
