@@ -73,6 +73,8 @@ pub use store::{
     clean_store, merge, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore, MemoryStore,
     RawStore, Store, StoreStats, Update,
 };
+#[cfg(feature = "redis")]
+pub use store::{RedisOptions, RedisStore};
 pub use value::{Value, EXT_PICKLE};
 
 /// The version of this crate.

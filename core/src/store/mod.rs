@@ -11,7 +11,11 @@ mod custom;
 mod dbm;
 mod env_registry;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisOptions, RedisStore};
 pub use counters::{Counters, StoreStats};
 pub use custom::{CustomStore, RawStore};
 pub use dbm::{DbmOptions, DbmStore};

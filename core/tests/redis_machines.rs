@@ -1,0 +1,376 @@
+//! RedisStore beyond the shared suite, against a real redis-server started
+//! per test: two managers standing in for two machines, Redis killed, hung
+//! and restarted, the documented layout, prefixes, damaged records.
+#![cfg(feature = "redis")]
+
+mod common;
+mod redis_harness;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::TestClock;
+use redis_harness::RedisServer;
+use spysession_core::*;
+
+const T0: f64 = 1_700_000_000.0;
+
+fn quick(prefix: &str) -> RedisOptions {
+    RedisOptions {
+        prefix: prefix.into(),
+        connect_timeout: Duration::from_millis(300),
+        command_timeout: Duration::from_millis(300),
+        pool_size: 2,
+    }
+}
+
+/// A raw connection, to look at (or damage) what the store wrote.
+fn raw(server: &RedisServer) -> redis::Connection {
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+fn request(cookie: &str) -> Request<'_> {
+    Request {
+        cookie: Some(cookie.as_bytes()),
+        path: "/",
+        ..Default::default()
+    }
+}
+
+#[test]
+fn two_machines_share_sessions_and_merge_their_changes() {
+    let server = RedisServer::start();
+    let clock = TestClock::at(T0);
+    let machine = || {
+        let store = RedisStore::open(&server.url()).unwrap();
+        SessionManager::with_clock(Arc::new(store), Options::default(), clock.as_clock()).unwrap()
+    };
+    let (a, b) = (machine(), machine());
+
+    let mut s = a.begin(&request("")).unwrap();
+    s.set("user", Value::Str("ada".into()));
+    let set_cookie = s.commit().unwrap().set_cookie.unwrap();
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+
+    // The next request lands on the other machine and finds the session.
+    let seen = b.begin(&request(&cookie)).unwrap();
+    assert_eq!(seen.get("user"), Some(&Value::Str("ada".into())));
+
+    // Two requests at once, one per machine, on different keys: both kept.
+    clock.advance(5.0);
+    let mut on_a = a.begin(&request(&cookie)).unwrap();
+    let mut on_b = b.begin(&request(&cookie)).unwrap();
+    on_a.set("cart", Value::List(vec![Value::Str("book".into())]));
+    on_b.set("theme", Value::Str("dark".into()));
+    assert!(on_a.commit().unwrap().committed);
+    assert!(on_b.commit().unwrap().committed);
+    assert_eq!(b.store().stats().merges, 1, "b merged into a's write");
+    let both = a.begin(&request(&cookie)).unwrap();
+    assert_eq!(
+        both.get("cart"),
+        Some(&Value::List(vec![Value::Str("book".into())]))
+    );
+    assert_eq!(both.get("theme"), Some(&Value::Str("dark".into())));
+    assert_eq!(both.get("user"), Some(&Value::Str("ada".into())));
+
+    // A logout on one machine is not undone by a stale request on the other.
+    let mut stale = b.begin(&request(&cookie)).unwrap();
+    let mut logout = a.begin(&request(&cookie)).unwrap();
+    logout.invalidate();
+    logout.commit().unwrap();
+    stale.set("late", Value::Bool(true));
+    assert!(!stale.commit().unwrap().committed, "no resurrection");
+    assert!(b.begin(&request(&cookie)).unwrap().is_new());
+    assert_eq!(a.store().len().unwrap(), 0);
+}
+
+#[test]
+fn a_killed_redis_fails_fast_and_the_store_recovers_after_restart() {
+    let mut server = RedisServer::start();
+    let store = RedisStore::open_with(&server.url(), quick("s:")).unwrap();
+    let id = SessionId::generate();
+    let record = Record::new(T0, T0 + 60.0, Data::new());
+    store.save(&id, &record).unwrap();
+    assert!(store.load(&id, T0).unwrap().is_some());
+
+    server.kill();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let err = store.load(&id, T0).unwrap_err();
+        assert!(matches!(err, Error::Io(_)), "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    assert!(matches!(store.save(&id, &record), Err(Error::Io(_))));
+
+    server.restart();
+    // The restarted Redis kept nothing (no persistence), and every call works again.
+    assert_eq!(store.load(&id, T0).unwrap(), None);
+    store.save(&id, &record).unwrap();
+    assert_eq!(store.load(&id, T0).unwrap(), Some(record));
+}
+
+#[test]
+fn pooled_connections_survive_a_restart_without_a_failed_request() {
+    let mut server = RedisServer::start();
+    // One connection, so the request after the restart meets the dead one.
+    let options = RedisOptions {
+        pool_size: 1,
+        ..quick("s:")
+    };
+    let store = RedisStore::open_with(&server.url(), options).unwrap();
+    let id = SessionId::generate();
+    store.ping().unwrap();
+    server.restart();
+    // The pooled connection is dead: the store notices and retries on a new one.
+    let mut c = Changes::default();
+    c.set("k".into(), Value::Int(1));
+    let update = Update {
+        changes: &c,
+        now: T0,
+        expires_at: T0 + 60.0,
+        created: T0,
+        create: true,
+        base_accessed: None,
+    };
+    assert_eq!(
+        store.commit(&id, &update).unwrap(),
+        CommitOutcome::Stored { merged: false }
+    );
+    assert!(store.load(&id, T0).unwrap().is_some());
+}
+
+#[test]
+fn a_hung_redis_times_out_instead_of_hanging() {
+    let server = RedisServer::start();
+    let store = RedisStore::open_with(&server.url(), quick("s:")).unwrap();
+    let id = SessionId::generate();
+    store.ping().unwrap();
+    server.pause();
+    // First on the pooled connection (read timeout), then on a new one
+    // (the connection handshake times out).
+    for _ in 0..2 {
+        let started = Instant::now();
+        let err = store.load(&id, T0).unwrap_err();
+        let elapsed = started.elapsed();
+        server_check(&err);
+        assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    }
+    server.resume();
+    assert_eq!(store.load(&id, T0).unwrap(), None);
+
+    fn server_check(err: &Error) {
+        let Error::Io(io) = err else {
+            panic!("expected an I/O error, got {err:?}")
+        };
+        assert_eq!(io.kind(), std::io::ErrorKind::TimedOut, "{io}");
+        let cause = io.get_ref().expect("the redis error is kept");
+        assert!(cause.downcast_ref::<redis::RedisError>().is_some());
+    }
+}
+
+#[test]
+fn the_layout_is_one_hash_per_session_with_a_ttl() {
+    let server = RedisServer::start();
+    let store = RedisStore::open(&server.url()).unwrap();
+    let id = SessionId::generate();
+    let mut c = Changes::default();
+    c.set(
+        "m:v".into(),
+        Value::Str("a user key named like metadata".into()),
+    );
+    c.set("n".into(), Value::Int(7));
+    let update = Update {
+        changes: &c,
+        now: T0,
+        expires_at: T0 + 3600.0,
+        created: T0,
+        create: true,
+        base_accessed: None,
+    };
+    store.commit(&id, &update).unwrap();
+
+    let key = format!("spysession:{id}");
+    assert_eq!(store.key(&id), key.as_bytes());
+    let mut con = raw(&server);
+    let mut fields: Vec<String> = redis::cmd("HKEYS").arg(&key).query(&mut con).unwrap();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "d:m:v",
+            "d:n",
+            "m:accessed",
+            "m:created",
+            "m:expires",
+            "m:v"
+        ]
+    );
+    let n: Vec<u8> = redis::cmd("HGET")
+        .arg(&key)
+        .arg("d:n")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(n, Value::Int(7).to_msgpack());
+    let expires: String = redis::cmd("HGET")
+        .arg(&key)
+        .arg("m:expires")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(expires.parse::<f64>().unwrap(), T0 + 3600.0);
+    let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut con).unwrap();
+    assert!((3_590_000..=3_600_000).contains(&ttl), "ttl {ttl} ms");
+
+    // A commit writes only the fields it changed: a field another writer
+    // set meanwhile stays.
+    let _: () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("d:other")
+        .arg(Value::Bool(true).to_msgpack())
+        .query(&mut con)
+        .unwrap();
+    let mut c = Changes::default();
+    c.remove("n".into());
+    let update = Update {
+        changes: &c,
+        now: T0 + 1.0,
+        expires_at: T0 + 7200.0,
+        created: T0,
+        create: false,
+        base_accessed: Some(T0),
+    };
+    store.commit(&id, &update).unwrap();
+    let r = store.load(&id, T0 + 1.0).unwrap().unwrap();
+    assert_eq!(r.data.get("other"), Some(&Value::Bool(true)));
+    assert_eq!(r.data.get("n"), None);
+    assert_eq!(
+        (r.created, r.accessed, r.expires_at),
+        (T0, T0 + 1.0, T0 + 7200.0)
+    );
+    let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut con).unwrap();
+    assert!(ttl > 7_000_000, "the TTL was refreshed: {ttl} ms");
+}
+
+#[test]
+fn prefixes_keep_sites_apart_and_foreign_keys_are_left_alone() {
+    let server = RedisServer::start();
+    let one = RedisStore::open_with(&server.url(), quick("one:")).unwrap();
+    let two = RedisStore::open_with(&server.url(), quick("two:")).unwrap();
+    let mut con = raw(&server);
+    let _: () = redis::cmd("SET")
+        .arg("one:not-a-session")
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
+    for _ in 0..3 {
+        one.save(&SessionId::generate(), &Record::new(0.0, 10.0, Data::new()))
+            .unwrap();
+    }
+    two.save(&SessionId::generate(), &Record::new(0.0, 10.0, Data::new()))
+        .unwrap();
+    assert_eq!((one.len().unwrap(), two.len().unwrap()), (3, 1));
+    assert_eq!(one.clean(20.0).unwrap(), 3);
+    assert_eq!((one.len().unwrap(), two.len().unwrap()), (0, 1));
+    let kept: String = redis::cmd("GET")
+        .arg("one:not-a-session")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(kept, "x");
+}
+
+#[test]
+fn damaged_records_are_corrupt_and_the_store_stays_usable() {
+    let server = RedisServer::start();
+    let store = RedisStore::open(&server.url()).unwrap();
+    let mut con = raw(&server);
+    let (string, foreign, bad_value) = (
+        SessionId::generate(),
+        SessionId::generate(),
+        SessionId::generate(),
+    );
+    let key = |id: &SessionId| format!("spysession:{id}");
+    let _: () = redis::cmd("SET")
+        .arg(key(&string))
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(key(&foreign))
+        .arg("f")
+        .arg("1")
+        .query(&mut con)
+        .unwrap();
+    store
+        .save(&bad_value, &Record::new(T0, T0 + 60.0, Data::new()))
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(key(&bad_value))
+        .arg("d:k")
+        .arg(&[0xc1u8][..])
+        .query(&mut con)
+        .unwrap();
+
+    for id in [&string, &foreign, &bad_value] {
+        assert!(matches!(store.load(id, T0), Err(Error::Corrupt(_))), "{id}");
+    }
+    let c = Changes::default();
+    let update = Update {
+        changes: &c,
+        now: T0,
+        expires_at: T0 + 60.0,
+        created: T0,
+        create: false,
+        base_accessed: None,
+    };
+    assert!(matches!(
+        store.commit(&string, &update),
+        Err(Error::Corrupt(_))
+    ));
+    assert!(matches!(
+        store.commit(&foreign, &update),
+        Err(Error::Corrupt(_))
+    ));
+    assert_eq!(store.stats().corrupt, 5);
+
+    // Saving over a damaged record repairs it; other sessions never noticed.
+    let fine = SessionId::generate();
+    store
+        .save(&fine, &Record::new(T0, T0 + 60.0, Data::new()))
+        .unwrap();
+    assert!(store.load(&fine, T0).unwrap().is_some());
+    store
+        .save(&string, &Record::new(T0, T0 + 60.0, Data::new()))
+        .unwrap();
+    assert!(store.load(&string, T0).unwrap().is_some());
+}
+
+#[test]
+fn bad_urls_and_options_are_config_errors() {
+    let option = |r: Result<RedisStore>| match r {
+        Err(Error::Config { option, .. }) => option,
+        Err(other) => panic!("expected a config error, got {other:?}"),
+        Ok(_) => panic!("expected a config error, got a store"),
+    };
+    assert_eq!(option(RedisStore::open("http://localhost/")), "url");
+    assert_eq!(option(RedisStore::open("rediss://localhost/")), "url");
+    let zero = |f: fn(&mut RedisOptions)| {
+        let mut o = RedisOptions::default();
+        f(&mut o);
+        option(RedisStore::open_with("redis://127.0.0.1/", o))
+    };
+    assert_eq!(
+        zero(|o| o.connect_timeout = Duration::ZERO),
+        "connect_timeout"
+    );
+    assert_eq!(
+        zero(|o| o.command_timeout = Duration::ZERO),
+        "command_timeout"
+    );
+    assert_eq!(zero(|o| o.pool_size = 0), "pool_size");
+}
