@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from os import PathLike
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Optional, Sequence, TypedDict, TypeVar, Union
 
@@ -64,7 +65,7 @@ class DbmStore(SessionStore):
         self, path: Union[str, PathLike[str]], *, map_size: int = 1 << 30, durable: bool = True
     ) -> None: ...
     @property
-    def path(self) -> PathLike[str]: ...
+    def path(self) -> Path: ...
 
 class Session(MutableMapping[str, Any]):
     """One request's session: a dict with str keys."""
