@@ -58,6 +58,12 @@
         printf("  ok %s\n", #test);                                      \
     } while (0)
 
+#define RUN_ARG(test, arg)                                               \
+    do {                                                                 \
+        test(arg);                                                       \
+        printf("  ok %s\n", #test);                                      \
+    } while (0)
+
 /* The Cookie request header a browser sends back for a Set-Cookie value:
  * its first `name=value` pair. Returns a malloc'd string. */
 static inline char *cookie_from_set_cookie(const sps_buf *set_cookie) {
