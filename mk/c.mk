@@ -45,10 +45,11 @@ valgrind-installed:
 	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 
 ## test-c: build the library, install it into a temporary prefix, run the C tests.
-test-c: lib valgrind-installed
+test-c: lib valgrind-installed example-c
 	@rm -rf $(C_BUILD)/prefix
 	@$(MAKE) --no-print-directory install PREFIX=$(C_BUILD)/prefix C_PROFILE=$(C_PROFILE) >/dev/null
-	LIBDIR=$(C_LIBDIR) OUT=$(C_BUILD) INSTALLED=$(C_BUILD)/prefix CC=$(CC) tests/c/run.sh
+	LIBDIR=$(C_LIBDIR) OUT=$(C_BUILD) INSTALLED=$(C_BUILD)/prefix VISITS=$(CURDIR)/build/visits \
+		CC=$(CC) tests/c/run.sh
 
 ## example-c: the CGI visit counter, linked statically (a self-contained binary).
 example-c: lib

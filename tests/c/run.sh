@@ -79,6 +79,24 @@ if [ -n "${INSTALLED:-}" ]; then
     fi
 fi
 
+if [ -n "${VISITS:-}" ]; then
+    # The CGI example: three requests carrying the cookie count 0, 1, 2.
+    name=example.visits
+    run "$name" bash -c '
+        set -eu
+        export SPYSESSION_STORE=$(mktemp -d)/store
+        trap "rm -rf \"$(dirname "$SPYSESSION_STORE")\"" EXIT
+        out=$("$0")
+        printf "%s\n" "$out" | grep -qx "Content-Type: text/plain"
+        printf "%s\n" "$out" | tail -n 1 | grep -qx "C sees visited=0, now 1"
+        cookie=$(printf "%s\n" "$out" | sed -n "s/^Set-Cookie: \([^;]*\);.*/\1/p")
+        [ -n "$cookie" ]
+        HTTP_COOKIE="$cookie" PATH_INFO=/page "$0" | tail -n 1 | grep -qx "C sees visited=1, now 2"
+        HTTP_COOKIE="$cookie" "$0" | tail -n 1 | grep -qx "C sees visited=2, now 3"
+        "$0" | tail -n 1 | grep -qx "C sees visited=0, now 1"
+    ' "$VISITS"
+fi
+
 echo "C tests: $passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
     printf '  failed: %s\n' "${failures[@]}"
