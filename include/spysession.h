@@ -884,6 +884,11 @@ sps_status sps_store_open_memory(size_t max_sessions, sps_store **out_store);
  * Shared by every process and thread of the machine; each directory's LMDB
  * environment is opened once per process however often it is named.
  *
+ * A process that loads both this library and the Python module has two
+ * copies of the engine, each with its own registry of open environments:
+ * in such a process, open a given directory through only one of them
+ * (LMDB forbids opening one environment twice in a process).
+ *
  * # Safety
  * `path` points to `path_len` bytes; `options` is NULL or initialised;
  * `out_store` is NULL or writable.
