@@ -13,9 +13,9 @@
 .PHONY: lib header test-c install example-c valgrind-installed
 
 C_PROFILE ?= debug
-C_CARGO_FLAGS := $(if $(filter release,$(C_PROFILE)),--release,)
+C_CARGO_FLAGS = $(if $(filter release,$(C_PROFILE)),--release,)
 C_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
-C_LIBDIR := $(C_TARGET_DIR)/$(C_PROFILE)
+C_LIBDIR = $(C_TARGET_DIR)/$(C_PROFILE)
 C_BUILD := $(CURDIR)/build/c
 C_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(CURDIR)/Cargo.toml | head -n 1)
 C_FLAGS := -Wall -Wextra -Werror -std=c11 -O2 -g
