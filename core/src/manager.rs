@@ -111,7 +111,7 @@ impl SessionManager {
             |id: SessionId| Session::new(self.clone(), id, None, now, expire, session_path.clone());
 
         if !path_matches(request.path, &session_path) {
-            return Ok(fresh(SessionId::generate()));
+            return Ok(fresh(SessionId::generate()).detach());
         }
         let Some(id) = self.find_id(request) else {
             return Ok(fresh(SessionId::generate()));

@@ -52,6 +52,9 @@ pub struct Session {
     retired: Vec<SessionId>,
     /// An invalidated session whose cookie must be expired if nothing new is stored.
     invalidated: bool,
+    /// Begun for a request outside the session path: never stored, so its
+    /// cookie cannot replace the browser's real session cookie.
+    detached: bool,
     committed: bool,
 }
 
@@ -81,8 +84,23 @@ impl Session {
             changes: Changes::default(),
             retired: Vec::new(),
             invalidated: false,
+            detached: false,
             committed: false,
         }
+    }
+
+    /// Marks a session begun outside its path: see [`Session::is_detached`].
+    pub(crate) fn detach(mut self) -> Self {
+        self.detached = true;
+        self
+    }
+
+    /// True for a session begun for a request outside the session path. It
+    /// works as a dict but commit stores nothing and sets no cookie (a
+    /// cookie would replace the browser's session cookie for that path);
+    /// commit then reports `committed == false` if anything was changed.
+    pub fn is_detached(&self) -> bool {
+        self.detached
     }
 
     /// The session id.
@@ -219,6 +237,13 @@ impl Session {
     /// Nothing is written for a new session with no keys set (lazy creation)
     /// nor for an unchanged session whose expiry is not yet due for a touch.
     pub fn commit(&mut self) -> Result<CommitResult> {
+        if self.detached {
+            self.committed = !self.modified();
+            return Ok(CommitResult {
+                committed: self.committed,
+                set_cookie: None,
+            });
+        }
         let inner = &self.manager.inner;
         let now = inner.clock.now();
         for old in std::mem::take(&mut self.retired) {
