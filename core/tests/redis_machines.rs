@@ -21,6 +21,7 @@ fn quick(prefix: &str) -> RedisOptions {
         connect_timeout: Duration::from_millis(300),
         command_timeout: Duration::from_millis(300),
         pool_size: 2,
+        ..Default::default()
     }
 }
 
@@ -358,7 +359,16 @@ fn bad_urls_and_options_are_config_errors() {
         Ok(_) => panic!("expected a config error, got a store"),
     };
     assert_eq!(option(RedisStore::open("http://localhost/")), "url");
+    #[cfg(not(feature = "redis-tls"))]
     assert_eq!(option(RedisStore::open("rediss://localhost/")), "url");
+    let ca = RedisOptions {
+        tls_root_cert: Some(b"-----BEGIN CERTIFICATE-----".to_vec()),
+        ..Default::default()
+    };
+    assert_eq!(
+        option(RedisStore::open_with("redis://127.0.0.1/", ca)),
+        "tls_root_cert"
+    );
     let zero = |f: fn(&mut RedisOptions)| {
         let mut o = RedisOptions::default();
         f(&mut o);
@@ -373,4 +383,32 @@ fn bad_urls_and_options_are_config_errors() {
         "command_timeout"
     );
     assert_eq!(zero(|o| o.pool_size = 0), "pool_size");
+}
+
+#[cfg(feature = "redis-tls")]
+#[test]
+fn tls_checks_the_server_certificate() {
+    let server = RedisServer::start_tls();
+    let trusted = RedisOptions {
+        tls_root_cert: Some(server.ca_pem()),
+        ..quick("s:")
+    };
+    let store = RedisStore::open_with(&server.url(), trusted).unwrap();
+    let id = SessionId::generate();
+    store
+        .save(&id, &Record::new(T0, T0 + 60.0, Data::new()))
+        .unwrap();
+    assert!(store.load(&id, T0).unwrap().is_some());
+
+    // The system's roots do not know the test CA: refused, quickly.
+    let untrusted = RedisStore::open_with(&server.url(), quick("s:")).unwrap();
+    let started = Instant::now();
+    let err = untrusted.load(&id, T0).unwrap_err();
+    assert!(matches!(err, Error::Io(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // Plain Redis protocol on the TLS port gets nowhere either.
+    let plain =
+        RedisStore::open_with(&server.url().replace("rediss", "redis"), quick("s:")).unwrap();
+    assert!(matches!(plain.load(&id, T0), Err(Error::Io(_))));
 }

@@ -1,11 +1,13 @@
 //! A real `redis-server` for the RedisStore tests: started on 127.0.0.1 on
-//! a free port (and on a unix socket), without persistence, killed when the
-//! handle is dropped. A missing `redis-server` fails the test with a clear
-//! message: `make test-redis` installs it.
+//! a free port (plain, or TLS with a throw-away CA made by the `openssl`
+//! command) and on a unix socket, without persistence, killed when the
+//! handle is dropped. A missing `redis-server` (or `openssl`, for TLS) fails
+//! the test with a clear message: `make test-redis` installs them.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,24 +17,45 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
+    tls: bool,
     dir: tempfile::TempDir,
 }
 
 impl RedisServer {
     /// Starts a server on a free port and waits until it answers PING.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// Starts a server that speaks only TLS on its TCP port, with a
+    /// certificate for 127.0.0.1 signed by a CA made for it ([`Self::ca_pem`]).
+    pub fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
+            tls,
             dir: tempfile::tempdir().expect("a temporary directory for redis-server"),
         };
+        if tls {
+            make_certificates(server.dir.path());
+        }
         server.restart();
         server
     }
 
-    /// `redis://127.0.0.1:PORT/`
+    /// `redis://127.0.0.1:PORT/`, or `rediss://...` for a TLS server.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}/", self.port)
+    }
+
+    /// The PEM of the CA that signed a TLS server's certificate.
+    pub fn ca_pem(&self) -> Vec<u8> {
+        std::fs::read(self.dir.path().join("ca.crt")).expect("the test CA")
     }
 
     /// `redis+unix:///.../redis.sock`
@@ -66,8 +89,29 @@ impl RedisServer {
     pub fn restart(&mut self) {
         self.kill();
         let mut command = Command::new(redis_server());
+        let port = self.port.to_string();
+        if self.tls {
+            let file = |name: &str| self.dir.path().join(name);
+            command
+                .args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port,
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .arg("--tls-cert-file")
+                .arg(file("server.crt"))
+                .arg("--tls-key-file")
+                .arg(file("server.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(file("ca.crt"));
+        } else {
+            command.args(["--port", &port]);
+        }
         command
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--bind", "127.0.0.1"])
             .arg("--unixsocket")
             .arg(self.socket())
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
@@ -102,7 +146,7 @@ impl RedisServer {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if ping(self.port) && self.socket().exists() {
+            if ping(&self.socket()) && port_open(self.port) {
                 return;
             }
             let child = self.child.as_mut().expect("redis-server was started");
@@ -137,9 +181,10 @@ fn signal(pid: i32, sig: libc::c_int) {
     assert_eq!(rc, 0, "kill({pid}, {sig})");
 }
 
-/// True when something on `port` answers `PING` with `+PONG`.
-fn ping(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+/// True when the server answers `PING` with `+PONG` on its unix socket
+/// (plain even when the TCP port speaks TLS).
+fn ping(socket: &Path) -> bool {
+    let Ok(mut stream) = UnixStream::connect(socket) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
@@ -147,6 +192,83 @@ fn ping(port: u16) -> bool {
     stream.write_all(b"PING\r\n").is_ok()
         && stream.read_exact(&mut reply).is_ok()
         && &reply == b"+PONG\r\n"
+}
+
+/// True when something accepts connections on 127.0.0.1:`port`.
+fn port_open(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// A CA (`ca.crt`) and a certificate for 127.0.0.1 signed by it
+/// (`server.crt`, `server.key`) in `dir`, made with the `openssl` command.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run openssl ({e}): the TLS tests need it to make certificates. \
+                     Install it with `apt-get install -y openssl` (`make test-redis` does)."
+                )
+            });
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let subj = |cn: &str| format!("/CN={cn}");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-subj",
+        &subj("spysession test CA"),
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        &subj("127.0.0.1"),
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        "server.crt",
+        "-extfile",
+        "ext.cnf",
+    ]);
 }
 
 /// A port nothing listens on now (the OS picks it for a listener we drop).
