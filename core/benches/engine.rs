@@ -314,5 +314,69 @@ fn threads(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pieces, cycles, clean, threads);
+/// Durable commits from 1-8 threads, each on its own session: group commit
+/// lets concurrent commits share one write transaction and one sync. The
+/// peer is raw LMDB in sync mode, one transaction (one sync) per commit.
+fn durable_throughput(c: &mut Criterion) {
+    let mut group = c.benchmark_group("durable-commit");
+    group
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(10);
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(DbmStore::open(dir.path()).unwrap());
+    for n in [1usize, 2, 4, 8] {
+        let sites: Vec<_> = (0..n).map(|_| site(store.clone())).collect();
+        group.bench_function(format!("dbm-group-commit/{n}-threads"), |b| {
+            b.iter_custom(|iters| {
+                let per_thread = iters.div_ceil(n as u64);
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for (manager, cookie) in &sites {
+                        s.spawn(move || {
+                            (0..per_thread).for_each(|_| returning_cycle(manager, cookie))
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        });
+    }
+    let peer_dir = tempfile::tempdir().unwrap();
+    let env = lmdb::Environment::new()
+        .set_flags(lmdb::EnvironmentFlags::NO_TLS)
+        .set_map_size(1 << 30)
+        .open(peer_dir.path())
+        .unwrap();
+    let db = env.open_db(None).unwrap();
+    for n in [1usize, 8] {
+        group.bench_function(format!("peer-raw-lmdb-sync/{n}-threads"), |b| {
+            b.iter_custom(|iters| {
+                let per_thread = iters.div_ceil(n as u64);
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for t in 0..n {
+                        let env = &env;
+                        s.spawn(move || {
+                            for i in 0..per_thread {
+                                let mut txn = env.begin_rw_txn().unwrap();
+                                txn.put(
+                                    db,
+                                    &(t as u64).to_be_bytes(),
+                                    &i.to_be_bytes(),
+                                    WriteFlags::empty(),
+                                )
+                                .unwrap();
+                                txn.commit().unwrap();
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pieces, cycles, clean, threads, durable_throughput);
 criterion_main!(benches);

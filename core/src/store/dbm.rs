@@ -9,9 +9,9 @@ use parking_lot::RwLock;
 
 use super::env_registry::{self, EnvOptions, SharedEnv};
 use super::{expiry_key, merge, CommitOutcome, Counters, Store, Update};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id::SessionId;
-use crate::record::Record;
+use crate::record::{Changes, Record};
 
 /// Expired records removed per write transaction by clean: small enough that
 /// other processes' writers wait milliseconds, not seconds.
@@ -317,27 +317,87 @@ impl Store for DbmStore {
     }
 
     fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
-        let outcome = self.write(|shared, txn| {
-            let stored = match get(txn, shared, id)? {
-                Some(bytes) => Some(self.decode_counted(bytes)?),
-                None => None,
-            };
-            let old_expiry = stored.as_ref().map(|r| r.expires_at);
-            let live = stored.filter(|r| !r.is_expired(update.now));
-            let (record, outcome) = merge(live, update);
-            match record {
-                Some(record) => put(txn, shared, id, &record, old_expiry)?,
-                // Expired and not to be revived: remove it now.
-                None if old_expiry.is_some() => {
-                    remove(txn, shared, id)?;
-                }
-                None => {}
-            }
-            Ok(outcome)
-        })?;
-        self.counters.count_commit(outcome);
-        Ok(outcome)
+        let result = if self.options.durable {
+            // Durable: share the transaction and its sync with concurrent commits.
+            let shared = self.env()?;
+            let (id, owned) = (*id, OwnedUpdate::from(update));
+            let job = Box::new(move |shared: &SharedEnv, txn: &mut RwTransaction<'_>| {
+                apply_commit(txn, shared, &id, &owned.as_update())
+            });
+            shared.group.run(&shared, job, !shared.durable)
+        } else {
+            self.write(|shared, txn| apply_commit(txn, shared, id, update))
+        };
+        match &result {
+            Ok(outcome) => self.counters.count_commit(*outcome),
+            Err(Error::Corrupt(_)) => self.counters.count_corrupt(),
+            Err(_) => {}
+        }
+        result
     }
+}
+
+/// An [`Update`] that owns its changes, to travel to the group-commit leader.
+struct OwnedUpdate {
+    changes: Changes,
+    now: f64,
+    expires_at: f64,
+    created: f64,
+    create: bool,
+    base_accessed: Option<f64>,
+}
+
+impl From<&Update<'_>> for OwnedUpdate {
+    fn from(u: &Update<'_>) -> Self {
+        OwnedUpdate {
+            changes: u.changes.clone(),
+            now: u.now,
+            expires_at: u.expires_at,
+            created: u.created,
+            create: u.create,
+            base_accessed: u.base_accessed,
+        }
+    }
+}
+
+impl OwnedUpdate {
+    fn as_update(&self) -> Update<'_> {
+        Update {
+            changes: &self.changes,
+            now: self.now,
+            expires_at: self.expires_at,
+            created: self.created,
+            create: self.create,
+            base_accessed: self.base_accessed,
+        }
+    }
+}
+
+/// The commit of one session inside `txn`: merge `update` into the record
+/// as stored now. Reads and checks everything before its first write, so a
+/// damaged record fails this commit alone.
+fn apply_commit(
+    txn: &mut RwTransaction<'_>,
+    shared: &SharedEnv,
+    id: &SessionId,
+    update: &Update<'_>,
+) -> Result<CommitOutcome> {
+    let stored = match get(txn, shared, id)? {
+        Some(bytes) => Some(Record::decode(bytes)?),
+        None => None,
+    };
+    let old_expiry = stored.as_ref().map(|r| r.expires_at);
+    let live = stored.filter(|r| !r.is_expired(update.now));
+    let (record, outcome) = merge(live, update);
+    match record {
+        Some(record) => put(txn, shared, id, &record, old_expiry)?,
+        // Expired and not to be revived: remove it now.
+        None if old_expiry.is_some() => {
+            remove(txn, shared, id)?;
+        }
+        None => {}
+    }
+    Ok(outcome)
 }
 
 /// Removes up to [`CLEAN_BATCH`] expired records; returns (removed, more to do).

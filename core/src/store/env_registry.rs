@@ -27,6 +27,8 @@ pub(crate) struct SharedEnv {
     pub durable: bool,
     /// The process that opened it.
     pub pid: u32,
+    /// The queue that batches durable commits into shared syncs.
+    pub group: super::group_commit::GroupCommit,
 }
 
 impl SharedEnv {
@@ -137,5 +139,6 @@ fn open_env(path: &Path, options: EnvOptions, pid: u32) -> Result<SharedEnv> {
         expiry,
         durable: options.durable,
         pid,
+        group: Default::default(),
     })
 }

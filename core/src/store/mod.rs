@@ -10,6 +10,7 @@ mod counters;
 mod custom;
 mod dbm;
 mod env_registry;
+mod group_commit;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
