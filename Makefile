@@ -17,7 +17,7 @@ help:
 	@echo "make test   - every check and test: fmt, clippy, Rust, C (valgrind), Python"
 
 ## test: every check and every test, Rust, C and Python.
-test: check test-rust test-c test-python
+test: check test-rust test-redis test-c test-python
 	@echo "make test: all green"
 
 ## check: formatting and lints, warnings are errors.
