@@ -1,5 +1,7 @@
-//! Several OS processes committing to one DbmStore directory at once lose
-//! no change. The test re-runs its own binary as the workers.
+//! Several OS processes, each with several threads, committing to one
+//! DbmStore directory at once lose no change, while a clean runs beside them
+//! and removes only the expired records. The test re-runs its own binary as
+//! the workers.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -7,7 +9,9 @@ use std::sync::Arc;
 use spysession_core::*;
 
 const WORKERS: usize = 4;
-const COMMITS: i64 = 400;
+const THREADS: usize = 4;
+const COMMITS: i64 = 150;
+const EXPIRED: usize = 3000;
 const TEST_NAME: &str = "processes_commit_to_one_dbm_store_without_losing_a_change";
 
 fn begin_request(cookie: &str) -> Request<'_> {
@@ -18,8 +22,8 @@ fn begin_request(cookie: &str) -> Request<'_> {
     }
 }
 
-/// One worker process: commits its own key COMMITS times to the shared
-/// session, and one new session of its own.
+/// One worker process: THREADS threads, each committing its own key
+/// COMMITS times to the shared session.
 fn worker(dir: &str, cookie: &str, n: usize) {
     let store = Arc::new(
         DbmStore::open_with(
@@ -39,12 +43,19 @@ fn worker(dir: &str, cookie: &str, n: usize) {
         },
     )
     .unwrap();
-    for i in 1..=COMMITS {
-        let mut s = manager.begin(&begin_request(cookie)).unwrap();
-        assert!(!s.is_new(), "worker {n} lost the shared session");
-        s.set(format!("worker{n}"), Value::Int(i));
-        assert!(s.commit().unwrap().committed);
-    }
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let manager = &manager;
+            scope.spawn(move || {
+                for i in 1..=COMMITS {
+                    let mut s = manager.begin(&begin_request(cookie)).unwrap();
+                    assert!(!s.is_new(), "worker {n}.{t} lost the shared session");
+                    s.set(format!("worker{n}.{t}"), Value::Int(i));
+                    assert!(s.commit().unwrap().committed);
+                }
+            });
+        }
+    });
 }
 
 #[test]
@@ -69,6 +80,11 @@ fn processes_commit_to_one_dbm_store_without_losing_a_change() {
     s.set("owner", Value::Str("parent".into()));
     let set_cookie = s.commit().unwrap().set_cookie.unwrap();
     let cookie = set_cookie.split(';').next().unwrap().to_string();
+    // Records that expired long ago, for the concurrent clean to remove.
+    let expired: Vec<_> = (0..EXPIRED).map(|_| SessionId::generate()).collect();
+    for id in &expired {
+        store.save(id, &Record::new(0.0, 1.0, Data::new())).unwrap();
+    }
 
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..WORKERS)
@@ -83,17 +99,25 @@ fn processes_commit_to_one_dbm_store_without_losing_a_change() {
                 .unwrap()
         })
         .collect();
+    // Clean while the workers write: it must remove exactly the expired.
+    let cleaned = store.clean(system_now()).unwrap();
     for mut child in children {
         assert!(child.wait().unwrap().success(), "a worker failed");
     }
+    assert_eq!(cleaned, EXPIRED as u64);
     let s = manager.begin(&begin_request(&cookie)).unwrap();
     for n in 0..WORKERS {
-        assert_eq!(
-            s.get(&format!("worker{n}")),
-            Some(&Value::Int(COMMITS)),
-            "worker {n}'s last change"
-        );
+        for t in 0..THREADS {
+            assert_eq!(
+                s.get(&format!("worker{n}.{t}")),
+                Some(&Value::Int(COMMITS)),
+                "worker {n}.{t}'s last change"
+            );
+        }
     }
     assert_eq!(s.get("owner"), Some(&Value::Str("parent".into())));
     assert_eq!(store.len().unwrap(), 1);
+    assert!(expired
+        .iter()
+        .all(|id| store.load_any(id).unwrap().is_none()));
 }
