@@ -4,8 +4,6 @@
 //! Input from the network is taken as bytes and never trusted: nothing here
 //! panics on any input, and ids are validated before they go anywhere.
 
-use std::fmt::Write as _;
-
 /// Values of every cookie called `name` in a Cookie header, in order.
 ///
 /// Pairs are split on `;`, surrounding whitespace is trimmed and one pair of
@@ -66,6 +64,14 @@ pub fn path_matches(request_path: &str, cookie_path: &str) -> bool {
 /// The IMF-fixdate form of a Unix time (`Thu, 01 Jan 1970 00:00:00 GMT`),
 /// as Set-Cookie's Expires wants it.
 pub fn http_date(unix_seconds: f64) -> String {
+    let mut out = String::with_capacity(29);
+    push_http_date(&mut out, unix_seconds);
+    out
+}
+
+/// Appends the IMF-fixdate of `unix_seconds` to `out` (no formatting
+/// machinery: this runs on every commit that sends a cookie).
+fn push_http_date(out: &mut String, unix_seconds: f64) {
     let secs = if unix_seconds.is_finite() {
         unix_seconds.floor().max(0.0) as i64
     } else {
@@ -78,16 +84,33 @@ pub fn http_date(unix_seconds: f64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    out.push_str(WEEKDAYS[days.rem_euclid(7) as usize]);
+    out.push_str(", ");
+    push_digits(out, day as u64, 2);
+    out.push(' ');
+    out.push_str(MONTHS[(month - 1) as usize]);
+    out.push(' ');
+    push_digits(out, year as u64, 4);
+    out.push(' ');
+    push_digits(out, (rem / 3600) as u64, 2);
+    out.push(':');
+    push_digits(out, (rem / 60 % 60) as u64, 2);
+    out.push(':');
+    push_digits(out, (rem % 60) as u64, 2);
+    out.push_str(" GMT");
+}
+
+/// Appends `n` in decimal, zero-padded to at least `width` digits.
+fn push_digits(out: &mut String, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    while n > 0 || buf.len() - i < width {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
 }
 
 /// Howard Hinnant's days-to-civil algorithm: days since 1970-01-01 to (y, m, d).
@@ -124,16 +147,18 @@ pub struct CookieAttributes<'a> {
 
 /// A Set-Cookie value: `value` lives `max_age` seconds, until `expires`.
 pub fn set_cookie(attrs: &CookieAttributes<'_>, value: &str, max_age: i64, expires: f64) -> String {
-    let mut out = format!("{}={}; Path={}", attrs.name, value, attrs.path);
-    if let Some(domain) = attrs.domain {
-        let _ = write!(out, "; Domain={domain}");
+    let mut out = String::with_capacity(160);
+    for part in [attrs.name, "=", value, "; Path=", attrs.path] {
+        out.push_str(part);
     }
-    let _ = write!(
-        out,
-        "; Max-Age={}; Expires={}",
-        max_age.max(0),
-        http_date(expires)
-    );
+    if let Some(domain) = attrs.domain {
+        out.push_str("; Domain=");
+        out.push_str(domain);
+    }
+    out.push_str("; Max-Age=");
+    push_digits(&mut out, max_age.max(0) as u64, 1);
+    out.push_str("; Expires=");
+    push_http_date(&mut out, expires);
     if attrs.secure {
         out.push_str("; Secure");
     }
@@ -141,7 +166,8 @@ pub fn set_cookie(attrs: &CookieAttributes<'_>, value: &str, max_age: i64, expir
         out.push_str("; HttpOnly");
     }
     if let Some(samesite) = attrs.samesite {
-        let _ = write!(out, "; SameSite={samesite}");
+        out.push_str("; SameSite=");
+        out.push_str(samesite);
     }
     out
 }

@@ -169,21 +169,23 @@ impl Store for MemoryStore {
 
     fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
         let mut shard = self.shard(id).write();
-        let current = shard
-            .records
-            .get(id)
-            .filter(|r| !r.is_expired(update.now))
-            .cloned();
-        let existed = shard.records.contains_key(id);
+        // Take the record out rather than clone it: the merge rewrites it.
+        let stored = shard.remove(id);
+        let existed = stored.is_some();
+        let current = stored.filter(|r| !r.is_expired(update.now));
         let (record, outcome) = merge(current, update);
         let mut added = false;
-        if let Some(record) = record {
-            added = shard.insert(*id, record);
-        } else if existed {
+        match record {
+            Some(record) => {
+                shard.insert(*id, record);
+                added = !existed;
+            }
             // An expired record met at commit is removed now rather than at
             // the next clean.
-            shard.remove(id);
-            self.len.fetch_sub(1, Ordering::Relaxed);
+            None if existed => {
+                self.len.fetch_sub(1, Ordering::Relaxed);
+            }
+            None => {}
         }
         drop(shard);
         if added {
