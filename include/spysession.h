@@ -458,6 +458,42 @@ typedef struct {
 } sps_manager_options;
 
 /**
+ * Options of sps_store_open_redis. Initialise with sps_redis_options_init,
+ * then change fields.
+ */
+typedef struct {
+  /**
+   * `sizeof(sps_redis_options)` as the caller compiled it (set by
+   * sps_redis_options_init); lets later versions add fields at the end.
+   */
+  size_t struct_size;
+  /**
+   * Prepended to every session id to make its Redis key (UTF-8, copied at
+   * open). NULL: `spysession:`. Give each site sharing one Redis its own
+   * prefix.
+   */
+  const char *prefix;
+  /**
+   * Length of `prefix` in bytes.
+   */
+  size_t prefix_len;
+  /**
+   * How long connecting (TCP connect plus the Redis handshake) may take,
+   * in milliseconds; more than 0. Default 2000.
+   */
+  uint64_t connect_timeout_ms;
+  /**
+   * How long one command may wait to be written and answered, in
+   * milliseconds; more than 0. Default 2000.
+   */
+  uint64_t command_timeout_ms;
+  /**
+   * The most connections kept open to Redis; at least 1. Default 8.
+   */
+  size_t pool_size;
+} sps_redis_options;
+
+/**
  * The parts of an HTTP request a session is found in, all raw network
  * input (never trusted). Each field is pointer + length; NULL with length 0
  * is "absent". Zero-initialise it (`sps_request req = {0};`) and fill what
@@ -682,6 +718,45 @@ sps_status sps_manager_new(const sps_store *store,
  * `manager` is NULL or a handle not yet freed, with no call on it in progress.
  */
 void sps_manager_free(sps_manager *manager);
+
+/**
+ * Fills `options` with the defaults. `struct_size` must be
+ * `sizeof(sps_redis_options)`.
+ *
+ * # Safety
+ * `options` is NULL or writable for `struct_size` bytes.
+ */
+sps_status sps_redis_options_init(sps_redis_options *options, size_t struct_size);
+
+/**
+ * Opens a store on the Redis (or Valkey) at `url` (UTF-8, pointer +
+ * length): `redis://[user:password@]host[:port][/db]`, or
+ * `redis+unix:///path` / `unix:///path` for a unix socket. `rediss://`
+ * (TLS) is not built into this library: SPS_CONFIG. `options` NULL means
+ * the defaults.
+ *
+ * Every web machine behind a load balancer opening the same URL and prefix
+ * sees the same sessions; concurrent commits on different keys of one
+ * session merge. One Redis hash per session, at `<prefix><id>`; expiry is
+ * the stored expiry, with a Redis TTL set to the same moment, so Redis
+ * drops expired sessions itself and sps_store_clean only removes those the
+ * TTL cannot know about (a caller's clock that is not Redis's); clean and
+ * sps_store_len walk the prefix with SCAN, O(records under the prefix).
+ *
+ * The URL and options are checked here (SPS_CONFIG, the message naming
+ * `url`, `connect_timeout`, `command_timeout` or `pool_size`); the
+ * connection is made at first use. A Redis that is down or hung gives
+ * SPS_IO within about the timeouts, never a hang, and the next call after
+ * it is back works.
+ *
+ * # Safety
+ * `url` points to `url_len` bytes; `options` is NULL or initialised (its
+ * `prefix` pointing to `prefix_len` bytes); `out_store` is NULL or writable.
+ */
+sps_status sps_store_open_redis(const char *url,
+                                size_t url_len,
+                                const sps_redis_options *options,
+                                sps_store **out_store);
 
 /**
  * Begins the session of `request`: the stored one when the request carries

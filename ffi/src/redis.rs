@@ -1,0 +1,178 @@
+//! RedisStore handles: sessions shared by several web machines.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+use std::time::Duration;
+
+use spysession_core::{RedisOptions, RedisStore};
+
+use crate::guard::{guard, opt_text, Out};
+use crate::status::{sps_status, FfiError, FfiResult};
+use crate::store::{check_size, sps_store};
+
+/// Options of sps_store_open_redis. Initialise with sps_redis_options_init,
+/// then change fields.
+#[repr(C)]
+#[derive(Debug)]
+pub struct sps_redis_options {
+    /// `sizeof(sps_redis_options)` as the caller compiled it (set by
+    /// sps_redis_options_init); lets later versions add fields at the end.
+    pub struct_size: usize,
+    /// Prepended to every session id to make its Redis key (UTF-8, copied at
+    /// open). NULL: `spysession:`. Give each site sharing one Redis its own
+    /// prefix.
+    pub prefix: *const c_char,
+    /// Length of `prefix` in bytes.
+    pub prefix_len: usize,
+    /// How long connecting (TCP connect plus the Redis handshake) may take,
+    /// in milliseconds; more than 0. Default 2000.
+    pub connect_timeout_ms: u64,
+    /// How long one command may wait to be written and answered, in
+    /// milliseconds; more than 0. Default 2000.
+    pub command_timeout_ms: u64,
+    /// The most connections kept open to Redis; at least 1. Default 8.
+    pub pool_size: usize,
+}
+
+/// Fills `options` with the defaults. `struct_size` must be
+/// `sizeof(sps_redis_options)`.
+///
+/// # Safety
+/// `options` is NULL or writable for `struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sps_redis_options_init(
+    options: *mut sps_redis_options,
+    struct_size: usize,
+) -> sps_status {
+    guard(|| {
+        let out = Out::new(options, "options")?;
+        check_size(
+            struct_size,
+            size_of::<sps_redis_options>(),
+            "sps_redis_options",
+        )?;
+        let d = RedisOptions::default();
+        out.write(sps_redis_options {
+            struct_size,
+            prefix: std::ptr::null(),
+            prefix_len: 0,
+            connect_timeout_ms: millis(d.connect_timeout),
+            command_timeout_ms: millis(d.command_timeout),
+            pool_size: d.pool_size,
+        });
+        Ok(())
+    })
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The engine's options from the caller's struct.
+///
+/// # Safety
+/// `o.prefix` is NULL or points to `o.prefix_len` bytes.
+unsafe fn engine_options(o: &sps_redis_options) -> FfiResult<RedisOptions> {
+    check_size(
+        o.struct_size,
+        size_of::<sps_redis_options>(),
+        "sps_redis_options",
+    )?;
+    let d = RedisOptions::default();
+    Ok(RedisOptions {
+        prefix: opt_text(o.prefix, o.prefix_len, "prefix")?.map_or(d.prefix, str::to_owned),
+        connect_timeout: Duration::from_millis(o.connect_timeout_ms),
+        command_timeout: Duration::from_millis(o.command_timeout_ms),
+        pool_size: o.pool_size,
+        tls_root_cert: None,
+    })
+}
+
+/// Opens a store on the Redis (or Valkey) at `url` (UTF-8, pointer +
+/// length): `redis://[user:password@]host[:port][/db]`, or
+/// `redis+unix:///path` / `unix:///path` for a unix socket. `rediss://`
+/// (TLS) is not built into this library: SPS_CONFIG. `options` NULL means
+/// the defaults.
+///
+/// Every web machine behind a load balancer opening the same URL and prefix
+/// sees the same sessions; concurrent commits on different keys of one
+/// session merge. One Redis hash per session, at `<prefix><id>`; expiry is
+/// the stored expiry, with a Redis TTL set to the same moment, so Redis
+/// drops expired sessions itself and sps_store_clean only removes those the
+/// TTL cannot know about (a caller's clock that is not Redis's); clean and
+/// sps_store_len walk the prefix with SCAN, O(records under the prefix).
+///
+/// The URL and options are checked here (SPS_CONFIG, the message naming
+/// `url`, `connect_timeout`, `command_timeout` or `pool_size`); the
+/// connection is made at first use. A Redis that is down or hung gives
+/// SPS_IO within about the timeouts, never a hang, and the next call after
+/// it is back works.
+///
+/// # Safety
+/// `url` points to `url_len` bytes; `options` is NULL or initialised (its
+/// `prefix` pointing to `prefix_len` bytes); `out_store` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sps_store_open_redis(
+    url: *const c_char,
+    url_len: usize,
+    options: *const sps_redis_options,
+    out_store: *mut *mut sps_store,
+) -> sps_status {
+    guard(|| {
+        let url = match opt_text(url, url_len, "url")? {
+            Some(url) => url,
+            None => return Err(FfiError::invalid("url is NULL")),
+        };
+        let out = Out::new(out_store, "out_store")?;
+        let opts = match options.as_ref() {
+            None => RedisOptions::default(),
+            Some(o) => engine_options(o)?,
+        };
+        let store = RedisStore::open_with(url, opts)?;
+        out.write(sps_store::boxed(Arc::new(store)));
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_engine() {
+        let mut o = std::mem::MaybeUninit::<sps_redis_options>::uninit();
+        let st = unsafe { sps_redis_options_init(o.as_mut_ptr(), size_of::<sps_redis_options>()) };
+        assert_eq!(st, sps_status::SPS_OK);
+        let o = unsafe { o.assume_init() };
+        let engine = unsafe { engine_options(&o) }.unwrap();
+        let d = RedisOptions::default();
+        assert_eq!(engine.prefix, d.prefix);
+        assert_eq!(engine.connect_timeout, d.connect_timeout);
+        assert_eq!(engine.command_timeout, d.command_timeout);
+        assert_eq!(engine.pool_size, d.pool_size);
+    }
+
+    #[test]
+    fn bad_arguments_are_refused_before_any_connection() {
+        let mut store = std::ptr::null_mut();
+        let url = "redis://127.0.0.1:1/";
+        unsafe {
+            let st = sps_store_open_redis(std::ptr::null(), 0, std::ptr::null(), &mut store);
+            assert_eq!(st, sps_status::SPS_INVALID_ARGUMENT);
+            let st = sps_store_open_redis(
+                url.as_ptr().cast(),
+                url.len(),
+                std::ptr::null(),
+                std::ptr::null_mut(),
+            );
+            assert_eq!(st, sps_status::SPS_INVALID_ARGUMENT);
+            let st = sps_store_open_redis(b"\xff".as_ptr().cast(), 1, std::ptr::null(), &mut store);
+            assert_eq!(st, sps_status::SPS_INVALID_ARGUMENT);
+            let bad = "http://nowhere/";
+            let st =
+                sps_store_open_redis(bad.as_ptr().cast(), bad.len(), std::ptr::null(), &mut store);
+            assert_eq!(st, sps_status::SPS_CONFIG);
+        }
+        assert!(store.is_null());
+    }
+}
