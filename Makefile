@@ -26,7 +26,7 @@ check:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## test-rust: unit, integration and doc tests of every crate.
-test-rust:
+test-rust: redis-server-installed
 	$(CARGO) test --workspace
 
 include $(wildcard mk/*.mk)
