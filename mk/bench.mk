@@ -1,0 +1,47 @@
+# Benchmarks (issue 6): `make bench` runs the criterion benchmarks of the core,
+# then the Python benchmark beside its peers, which rewrites bench/RESULTS.md
+# and bench/results.png. Not part of `make test`: numbers come from benchmarks.
+#
+# The Python benchmark has its own venv (bench/.venv) with the peers from PyPI
+# (bench/requirements.txt) and a release wheel of spysession. It is made from
+# the system Python (BENCH_PYTHON) when that has the gdbm module, because
+# Spyce's store is "Python's dbm" and a Python without _gdbm falls back to
+# dbm.dumb; python3-gdbm is installed through apt-get if missing.
+
+BENCH_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo $(PYTHON))
+BENCH_VENV := $(CURDIR)/bench/.venv
+BENCH_VPY := $(BENCH_VENV)/bin/python
+BENCH_WHEELS := $(CURDIR)/bench/.wheels
+BENCH_DEPS_STAMP := $(BENCH_VENV)/.spysession-bench-deps
+BENCH_ARGS ?=
+
+.PHONY: bench bench-rust bench-python bench-venv
+
+## bench: criterion (core) then the Python benchmark; updates bench/RESULTS.md and the chart.
+bench: bench-rust bench-python
+
+## bench-rust: the criterion benchmarks of the engine.
+bench-rust:
+	$(CARGO) bench -p spysession-core --bench engine
+
+$(BENCH_VPY):
+	@$(BENCH_PYTHON) -c 'import dbm.gnu' 2>/dev/null \
+	  || { apt-get update && apt-get install -y python3-gdbm; }
+	$(BENCH_PYTHON) -m venv $(BENCH_VENV) || { rm -rf $(BENCH_VENV) \
+	  && apt-get update && apt-get install -y python3-venv \
+	  && $(BENCH_PYTHON) -m venv $(BENCH_VENV); }
+
+$(BENCH_DEPS_STAMP): $(BENCH_VPY) bench/requirements.txt
+	$(BENCH_VPY) -m pip install --quiet --upgrade pip
+	$(BENCH_VPY) -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+## bench-venv: bench/.venv with the peers and a fresh release wheel of spysession.
+bench-venv: $(BENCH_DEPS_STAMP) python-venv
+	rm -rf $(BENCH_WHEELS)
+	$(VENV)/bin/maturin build --release --manifest-path python/Cargo.toml -o $(BENCH_WHEELS)
+	$(BENCH_VPY) -m pip install --quiet --force-reinstall --no-deps $(BENCH_WHEELS)/spysession-*.whl
+
+## bench-python: the Python benchmark alone (BENCH_ARGS=--quick for a short run).
+bench-python: bench-venv
+	$(BENCH_VPY) bench/python_stores.py $(BENCH_ARGS)
