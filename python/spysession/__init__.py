@@ -9,7 +9,9 @@ travels (cookie, query string or form field). Spyce's recipe works as is::
     session["visited"] = session.get("visited", 0) + 1
     headers = session.commit()     # [("Set-Cookie", "...")]
 
-See ``SessionManager`` for the options, ``spysession.wsgi`` for WSGI apps
+Several web machines behind a load balancer share sessions through
+``spysession.RedisStore("redis://redis-host:6379/0")``. See
+``SessionManager`` for the options, ``spysession.wsgi`` for WSGI apps
 (Flask, Bottle) and ``spysession.scheduler`` for cleaning on a timer.
 """
 
@@ -19,6 +21,7 @@ from ._spysession import (
     DbmStore,
     Ext,
     MemoryStore,
+    RedisStore,
     Session,
     SessionError,
     SessionManager,
@@ -34,6 +37,7 @@ __all__ = [
     "DbmStore",
     "Ext",
     "MemoryStore",
+    "RedisStore",
     "Session",
     "SessionError",
     "SessionManager",

@@ -67,6 +67,24 @@ class DbmStore(SessionStore):
     @property
     def path(self) -> Path: ...
 
+class RedisStore(SessionStore):
+    """Sessions in Redis (or Valkey), shared by every web machine."""
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "spysession:",
+        *,
+        connect_timeout: float = 2.0,
+        command_timeout: float = 2.0,
+        pool_size: int = 8,
+    ) -> None: ...
+    def ping(self) -> None: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+
 class Session(MutableMapping[str, Any]):
     """One request's session: a dict with str keys."""
 

@@ -8,7 +8,7 @@
 //!   runs store work without the GIL.
 //! - [`convert`]: Python values <-> engine values (pickles for the rest).
 //! - [`stores`], [`custom_store`]: `SessionStore`, `MemoryStore`, `DbmStore`,
-//!   and Python subclasses as engine stores.
+//!   `RedisStore`, and Python subclasses as engine stores.
 //! - [`config`]: options from keywords; `configure()` defaults.
 //! - [`manager`], [`session`]: `SessionManager`, `Session`.
 
@@ -68,6 +68,7 @@ fn _spysession(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SessionStore>()?;
     m.add_class::<stores::MemoryStore>()?;
     m.add_class::<stores::DbmStore>()?;
+    m.add_class::<stores::RedisStore>()?;
     m.add_class::<manager::SessionManager>()?;
     m.add_class::<session::Session>()?;
     m.add_class::<session::SessionKeys>()?;

@@ -1,5 +1,5 @@
 //! `SessionStore` (the base class, subclassable in Python) and the built-in
-//! `MemoryStore` and `DbmStore`.
+//! `MemoryStore`, `DbmStore` and `RedisStore`.
 //!
 //! Every store object owns one engine store behind a [`Gate`], shared by the
 //! managers made over it: counters are per store object, and `close()` shuts
@@ -8,17 +8,19 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use pyo3::exceptions::{PyNotImplementedError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 use spysession_core::{
     system_now, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error,
-    MemoryStore as CoreMemory, Record, Result, SessionId, Store, Update,
+    MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Result, SessionId,
+    Store, Update,
 };
 
 use crate::custom_store::PyRawStore;
-use crate::errors::unlocked;
+use crate::errors::{config_error, unlocked};
 
 /// An engine store that can be closed: after `close()` every call is
 /// [`Error::Closed`]. The store itself (and an LMDB environment) is released
@@ -291,5 +293,95 @@ impl DbmStore {
 
     fn __repr__(&self) -> String {
         format!("DbmStore({:?})", self.path.display().to_string())
+    }
+}
+
+/// Sessions in Redis (or Valkey), shared by every web machine behind a load
+/// balancer. `url`: `redis://[user:password@]host[:port][/db]`, or
+/// `redis+unix:///path` / `unix:///path` for a unix socket (`rediss://` is
+/// not built in: ConfigError). Connects at first use; a Redis that is down
+/// raises StoreError within about the timeouts (seconds), and the next call
+/// after it is back works.
+#[pyclass(module = "spysession", extends = SessionStore, subclass, frozen)]
+pub struct RedisStore {
+    url: String,
+    store: Arc<CoreRedis>,
+}
+
+/// A timeout option in seconds, as a duration (zero is refused by the core).
+fn timeout(py: Python<'_>, option: &'static str, seconds: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(seconds).map_err(|_| {
+        config_error(
+            py,
+            option,
+            &format!("{seconds} is not a number of seconds more than zero"),
+        )
+    })
+}
+
+/// `url` with any user and password replaced by `***`, for reprs and logs.
+fn redacted(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority = rest.find('/').map_or(rest, |i| &rest[..i]);
+    match authority.rfind('@') {
+        Some(at) => format!("{}***{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[pymethods]
+impl RedisStore {
+    #[new]
+    #[pyo3(signature = (url, prefix="spysession:", *, connect_timeout=2.0, command_timeout=2.0, pool_size=8))]
+    fn py_new(
+        py: Python<'_>,
+        url: String,
+        prefix: &str,
+        connect_timeout: f64,
+        command_timeout: f64,
+        pool_size: usize,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let options = RedisOptions {
+            prefix: prefix.to_owned(),
+            connect_timeout: timeout(py, "connect_timeout", connect_timeout)?,
+            command_timeout: timeout(py, "command_timeout", command_timeout)?,
+            pool_size,
+            tls_root_cert: None,
+        };
+        let store = Arc::new(unlocked(py, || CoreRedis::open_with(&url, options))?);
+        Ok(
+            PyClassInitializer::from(SessionStore::native(store.clone()))
+                .add_subclass(RedisStore { url, store }),
+        )
+    }
+
+    /// Checks that Redis answers (`PING`); StoreError when it does not.
+    fn ping(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let gate = SessionStore::gate(slf.as_super())?;
+        let store = slf.get().store.clone();
+        unlocked(slf.py(), || gate.open().and_then(|_| store.ping()))
+    }
+
+    /// The URL given at construction.
+    #[getter]
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The key prefix: a session's Redis key is the prefix and its id.
+    #[getter]
+    fn prefix(&self) -> &str {
+        &self.store.options().prefix
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "RedisStore({:?}, prefix={:?})",
+            redacted(&self.url),
+            self.store.options().prefix
+        )
     }
 }
