@@ -26,7 +26,10 @@ pub type Data = BTreeMap<String, Value>;
 /// | 3 | expires at, Unix seconds; expired when `now >= expires_at` | float 64 |
 /// | 4 | data | map of str to value (see [`Value`]) |
 ///
-/// A reader must refuse any other format version.
+/// A reader must refuse any other format version. (This decoder is
+/// lenient in two ways that lose nothing: it also takes the record as a map
+/// keyed by field name, and integers where floats are documented; what it
+/// writes is always the array above.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Format version byte ([`FORMAT_VERSION`]).
@@ -72,8 +75,8 @@ impl Record {
         rmp_serde::encode::write(out, self).expect("a Record always encodes");
     }
 
-    /// Decodes a record, refusing anything that is not exactly one record of
-    /// the current format.
+    /// Decodes a record, refusing trailing bytes, other format versions and
+    /// non-numeric times (see [`Record`] for what else it accepts).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut de = rmp_serde::Deserializer::new(bytes);
         let record = Record::deserialize(&mut de).map_err(|e| Error::Corrupt(e.to_string()))?;
