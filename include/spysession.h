@@ -751,7 +751,8 @@ sps_status sps_redis_options_init(sps_redis_options *options, size_t struct_size
  *
  * # Safety
  * `url` points to `url_len` bytes; `options` is NULL or initialised (its
- * `prefix` pointing to `prefix_len` bytes); `out_store` is NULL or writable.
+ * `prefix` NULL or pointing to `prefix_len` bytes); `out_store` is NULL or
+ * writable.
  */
 sps_status sps_store_open_redis(const char *url,
                                 size_t url_len,

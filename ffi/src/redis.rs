@@ -110,7 +110,8 @@ unsafe fn engine_options(o: &sps_redis_options) -> FfiResult<RedisOptions> {
 ///
 /// # Safety
 /// `url` points to `url_len` bytes; `options` is NULL or initialised (its
-/// `prefix` pointing to `prefix_len` bytes); `out_store` is NULL or writable.
+/// `prefix` NULL or pointing to `prefix_len` bytes); `out_store` is NULL or
+/// writable.
 #[no_mangle]
 pub unsafe extern "C" fn sps_store_open_redis(
     url: *const c_char,
