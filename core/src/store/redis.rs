@@ -12,7 +12,7 @@ use std::time::Duration;
 use redis::{Connection, Script};
 
 use self::layout::{
-    data_field, decode_hash, glob_escape, time_text, ttl_ms, CLEAN_LUA, COMMIT_LUA,
+    data_field, decode_hash, glob_escape, time_text, ttl_ms, CLEAN_LUA, COMMIT_LUA, LIST_LUA,
 };
 use self::pool::Pool;
 use super::{CommitOutcome, Counters, Store, Update};
@@ -192,6 +192,60 @@ impl RedisStore {
         key
     }
 
+    /// The record of `id` whatever its expiry (for operators' tools, which
+    /// show expired records too, as [`crate::DbmStore::load_any`]); `None`
+    /// when there is none.
+    pub fn load_any(&self, id: &SessionId) -> Result<Option<Record>> {
+        let key = self.key(id);
+        let fields: BTreeMap<Vec<u8>, Vec<u8>> =
+            self.with_connection(|con| redis::cmd("HGETALL").arg(&key).query(con))?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        decode_hash(fields)
+            .map(Some)
+            .map_err(|why| self.corrupt(why))
+    }
+
+    /// Every session under the prefix with its expiry (`m:expires`), in id
+    /// order, expired ones included: what [`crate::DbmStore::list`] gives,
+    /// for operators' tools. Walks the prefix with `SCAN`, O(records). A session deleted while the
+    /// walk runs may or may not be listed; one whose `m:expires` is missing
+    /// or not a number, or a key under the prefix that is not a hash, is a
+    /// damaged record ([`Error::Corrupt`], naming the first such id for a
+    /// hash). Each step is one short Lua call, as in [`Store::clean`].
+    pub fn list(&self) -> Result<Vec<(SessionId, f64)>> {
+        let mut found = BTreeMap::new();
+        let mut damaged: Option<SessionId> = None;
+        let script = Script::new(LIST_LUA);
+        self.scan(|con, keys| {
+            let mut call = script.prepare_invoke();
+            for key in &keys {
+                call.key(key);
+            }
+            let expiries: Vec<Option<String>> = call.invoke(con)?;
+            for (key, expires) in keys.iter().zip(expiries) {
+                let Some(id) = self.id_of(key) else { continue };
+                match expires.map(|t| t.parse::<f64>()) {
+                    Some(Ok(t)) if !t.is_nan() => {
+                        found.insert(id, t);
+                    }
+                    None => {} // deleted since the SCAN
+                    Some(_) => {
+                        damaged.get_or_insert(id);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(id) = damaged {
+            return Err(self.corrupt(format!(
+                "session {id}: m:expires is missing or not a number"
+            )));
+        }
+        Ok(found.into_iter().collect())
+    }
+
     /// Runs `op` on a pooled connection (see [`Pool::run`]), counting a key
     /// of the wrong Redis type as a damaged record.
     fn with_connection<T>(
@@ -252,14 +306,8 @@ impl RedisStore {
 impl Store for RedisStore {
     fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>> {
         self.counters.count_load();
-        let key = self.key(id);
-        let fields: BTreeMap<Vec<u8>, Vec<u8>> =
-            self.with_connection(|con| redis::cmd("HGETALL").arg(&key).query(con))?;
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        let record = decode_hash(fields).map_err(|why| self.corrupt(why))?;
-        Ok((!record.is_expired(now)).then_some(record))
+        let record = self.load_any(id)?;
+        Ok(record.filter(|r| !r.is_expired(now)))
     }
 
     fn save(&self, id: &SessionId, record: &Record) -> Result<()> {

@@ -69,6 +69,21 @@ end
 return n
 ";
 
+/// The `m:expires` of each hash among KEYS, in order: `false` (nil) for a
+/// key gone since the SCAN that found it, `""` for a hash without the
+/// field; a key of another Redis type fails the call with `WRONGTYPE`.
+pub(super) const LIST_LUA: &str = r"
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    out[i] = redis.call('HGET', key, 'm:expires') or ''
+  else
+    out[i] = false
+  end
+end
+return out
+";
+
 /// The hash field of session key `key`.
 pub(super) fn data_field(key: &str) -> Vec<u8> {
     let mut field = Vec::with_capacity(key.len() + 2);
