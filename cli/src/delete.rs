@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use clap::Args;
-use spysession_core::{SessionId, Store};
+use spysession_core::SessionId;
 
 use crate::failure::Failure;
 use crate::show::parse_id;

@@ -39,16 +39,22 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
+        let mut text = self.message.clone();
         let mut cause: Option<&(dyn Error + 'static)> = match &self.cause {
             Some(e) => Some(e.as_ref()),
             None => None,
         };
         while let Some(e) = cause {
-            write!(f, ": {e}")?;
+            // Wrapping errors often repeat their source's message (an I/O
+            // error around a Redis error around an OS error): say it once.
+            let said = e.to_string();
+            if !text.contains(&said) {
+                text.push_str(": ");
+                text.push_str(&said);
+            }
             cause = e.source();
         }
-        Ok(())
+        f.write_str(&text)
     }
 }
 
@@ -62,5 +68,20 @@ impl From<std::io::Error> for Failure {
 impl From<serde_json::Error> for Failure {
     fn from(e: serde_json::Error) -> Self {
         Failure::caused("cannot write the JSON output", e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_repeated_by_its_wrapper_is_said_once() {
+        let os = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let wrapped = std::io::Error::other(os);
+        let failure = Failure::caused("cannot reach Redis", wrapped);
+        let text = failure.to_string();
+        assert_eq!(text.matches("refused").count(), 1, "{text}");
+        assert!(text.starts_with("cannot reach Redis: "), "{text}");
     }
 }

@@ -8,6 +8,10 @@
 //! spysession delete ID --store DIR
 //! ```
 //!
+//! Every command takes `--redis URL [--prefix PREFIX]` instead of `--store
+//! DIR` for a RedisStore (exactly one of the two). On Redis, `stats` has no
+//! disk or map figures, and `clean` removes what the Redis TTL has not yet.
+//!
 //! Exit codes: 0 success, 1 a runtime error (the store cannot be opened, an
 //! unknown id, an I/O error), 2 a usage error (a bad option, a malformed id).
 //! Every command is safe to run while web processes use the store: LMDB lets

@@ -1,4 +1,5 @@
-//! `spysession show ID`: one session decoded, expired or not.
+//! `spysession show ID`: one session decoded, expired or not, from a
+//! DbmStore or a Redis.
 
 use std::io::Write;
 

@@ -1,28 +1,39 @@
-//! Which store a command works on, and opening it without ever creating one.
-//!
-//! Today the only backend is a [`DbmStore`] directory (`--store DIR`); a
-//! later RedisStore adds its `--redis URL` to [`StoreArgs`] (the two then
-//! forming one required clap group) and its arm to [`open`].
+//! Which store a command works on, and opening it without ever creating one:
+//! a [`DbmStore`] directory (`--store DIR`) or a [`RedisStore`]
+//! (`--redis URL [--prefix PREFIX]`), exactly one of the two.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
-use spysession_core::{system_now, DbmOptions, DbmStore};
+use clap::{ArgGroup, Args};
+use spysession_core::{
+    system_now, DbmOptions, DbmStore, Error, Record, RedisOptions, RedisStore, SessionId, Store,
+};
 
 use crate::failure::Failure;
 
 /// The LMDB data file every DbmStore directory holds.
 const DATA_FILE: &str = "data.mdb";
 
+/// The key prefix of `--redis` when `--prefix` is not given (RedisStore's own default).
+pub const DEFAULT_PREFIX: &str = "spysession:";
+
 /// Where the sessions are.
 #[derive(Args, Debug)]
+#[command(group(ArgGroup::new("backend").args(["store", "redis"]).required(true)))]
 pub struct StoreArgs {
     /// The DbmStore directory (the path given to `DbmStore(...)` or
     /// `sps_store_open_dbm`). It must already hold a store: this command
     /// never creates one.
     #[arg(long, value_name = "DIR")]
-    pub store: PathBuf,
+    pub store: Option<PathBuf>,
+    /// The Redis of a RedisStore, instead of --store: `redis://[user:password@]host[:port][/db]`
+    /// or `redis+unix:///path/to/socket`.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// With --redis: the key prefix the web processes give RedisStore.
+    #[arg(long, value_name = "PREFIX", default_value = DEFAULT_PREFIX, requires = "redis", conflicts_with = "store")]
+    pub prefix: String,
 }
 
 /// The time by which expiry is judged.
@@ -47,13 +58,67 @@ fn parse_now(text: &str) -> Result<f64, String> {
     }
 }
 
+/// An opened store of either kind.
+pub enum Opened {
+    /// `--store DIR`
+    Dbm(DbmStore, PathBuf),
+    /// `--redis URL`: the store, and its URL with any password hidden.
+    Redis(Box<RedisStore>, String),
+}
+
+impl Opened {
+    /// Every session id with its expiry, in id order, expired ones included.
+    pub fn list(&self) -> spysession_core::Result<Vec<(SessionId, f64)>> {
+        match self {
+            Opened::Dbm(store, _) => store.list(),
+            Opened::Redis(store, _) => store.list(),
+        }
+    }
+
+    /// The record of `id` whatever its expiry.
+    pub fn load_any(&self, id: &SessionId) -> spysession_core::Result<Option<Record>> {
+        match self {
+            Opened::Dbm(store, _) => store.load_any(id),
+            Opened::Redis(store, _) => store.load_any(id),
+        }
+    }
+
+    /// Deletes `id`; true when there was a record.
+    pub fn delete(&self, id: &SessionId) -> spysession_core::Result<bool> {
+        match self {
+            Opened::Dbm(store, _) => store.delete(id),
+            Opened::Redis(store, _) => store.delete(id),
+        }
+    }
+
+    /// The store as the operator named it: the directory, or the Redis URL
+    /// without its password.
+    pub fn name(&self) -> String {
+        match self {
+            Opened::Dbm(_, dir) => dir.display().to_string(),
+            Opened::Redis(_, url) => url.clone(),
+        }
+    }
+}
+
 /// Opens the existing store named by `args`.
 ///
-/// Refuses a path that is missing, is not a directory, or holds no
-/// `data.mdb`: opening a DbmStore creates one, and a typo in a cron line
-/// must fail loudly instead of cleaning an empty new store forever.
-pub fn open(args: &StoreArgs) -> Result<DbmStore, Failure> {
-    let dir = &args.store;
+/// A DbmStore path that is missing, is not a directory, or holds no
+/// `data.mdb` is refused: opening a DbmStore creates one, and a typo in a
+/// cron line must fail loudly instead of cleaning an empty new store
+/// forever. A Redis is asked for `PING` first, so a Redis that is down or
+/// hung is one clear error within the connect and command timeouts (2 s
+/// each), never a hang.
+pub fn open(args: &StoreArgs) -> Result<Opened, Failure> {
+    match (&args.store, &args.redis) {
+        (Some(dir), _) => open_dbm(dir).map(|store| Opened::Dbm(store, dir.clone())),
+        (None, Some(url)) => open_redis(url, &args.prefix),
+        // clap's group requires one of the two.
+        (None, None) => Err(Failure::new("give --store DIR or --redis URL")),
+    }
+}
+
+fn open_dbm(dir: &Path) -> Result<DbmStore, Failure> {
     check_exists(dir)?;
     // map_size 0: LMDB keeps the map size recorded in the store, so this
     // tool never changes the size the web processes chose.
@@ -63,6 +128,71 @@ pub fn open(args: &StoreArgs) -> Result<DbmStore, Failure> {
     };
     DbmStore::open_with(dir, options)
         .map_err(|e| Failure::caused(format!("cannot open the store {}", dir.display()), e))
+}
+
+fn open_redis(url: &str, prefix: &str) -> Result<Opened, Failure> {
+    let shown = hide_password(url);
+    let options = RedisOptions {
+        prefix: prefix.to_string(),
+        // One command at a time: one connection is all it needs.
+        pool_size: 1,
+        ..RedisOptions::default()
+    };
+    let store = RedisStore::open_with(url, options)
+        .map_err(|e| Failure::caused(format!("cannot use the Redis URL {shown}"), e))?;
+    store.ping().map_err(|e| {
+        let timed_out = matches!(&e, Error::Io(io) if io.kind() == ErrorKind::TimedOut);
+        let why = if timed_out {
+            // The OS says "resource temporarily unavailable": say what it means.
+            format!(
+                "cannot reach Redis at {shown}: no answer within {} s",
+                RedisOptions::default().command_timeout.as_secs()
+            )
+        } else {
+            format!("cannot reach Redis at {shown}")
+        };
+        Failure::caused(why, e)
+    })?;
+    Ok(Opened::Redis(Box::new(store), shown))
+}
+
+/// `url` with the password of its user part, and any `pass`/`password`
+/// query parameter (unix socket URLs), replaced by `***`: error messages
+/// and `stats` end up in cron mail and logs.
+pub fn hide_password(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            match authority.rsplit_once('@') {
+                Some((user, host)) => {
+                    let user = match user.split_once(':') {
+                        Some((name, _)) => format!("{name}:***"),
+                        None => user.to_string(),
+                    };
+                    format!("{scheme}://{user}@{host}{path}")
+                }
+                None => head.to_string(),
+            }
+        }
+        None => head.to_string(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k == "pass" || k == "password" => format!("{k}=***"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
 }
 
 fn check_exists(dir: &Path) -> Result<(), Failure> {
@@ -91,8 +221,8 @@ fn check_exists(dir: &Path) -> Result<(), Failure> {
 
 /// The store's data file: its length, and the bytes the file system has
 /// allocated to it (LMDB's file may be sparse, as long as the map).
-pub fn data_file_sizes(args: &StoreArgs) -> Result<(u64, u64), Failure> {
-    let path = args.store.join(DATA_FILE);
+pub fn data_file_sizes(dir: &Path) -> Result<(u64, u64), Failure> {
+    let path = dir.join(DATA_FILE);
     std::fs::metadata(&path)
         .map(|m| (m.len(), allocated(&m)))
         .map_err(|e| Failure::caused(format!("cannot read {}", path.display()), e))
@@ -107,4 +237,28 @@ fn allocated(meta: &std::fs::Metadata) -> u64 {
 #[cfg(not(unix))]
 fn allocated(meta: &std::fs::Metadata) -> u64 {
     meta.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hide_password;
+
+    #[test]
+    fn passwords_are_hidden_and_the_rest_kept() {
+        for (url, shown) in [
+            ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+            (
+                "redis://app:s3cr@t@db.example:6379/2",
+                "redis://app:***@db.example:6379/2",
+            ),
+            ("redis://:hunter2@host", "redis://:***@host"),
+            ("redis://user@host/1", "redis://user@host/1"),
+            (
+                "redis+unix:///run/redis.sock?db=1&pass=x",
+                "redis+unix:///run/redis.sock?db=1&pass=***",
+            ),
+        ] {
+            assert_eq!(hide_password(url), shown, "{url}");
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! Helpers shared by the command's tests: a store filled through the core
-//! library, and runs of the built `spysession` binary.
+//! Helpers shared by the command's tests: a store (DbmStore or RedisStore)
+//! filled through the core library, and runs of the built `spysession` binary.
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
@@ -25,7 +25,7 @@ pub fn open_store(dir: &Path) -> DbmStore {
 }
 
 /// Saves a record expiring at `expires_at` holding `visited = n`.
-pub fn put(store: &DbmStore, expires_at: f64, n: i64) -> SessionId {
+pub fn put(store: &impl Store, expires_at: f64, n: i64) -> SessionId {
     let id = SessionId::generate();
     let mut data = BTreeMap::new();
     data.insert("visited".to_string(), Value::Int(n));
@@ -37,7 +37,7 @@ pub fn put(store: &DbmStore, expires_at: f64, n: i64) -> SessionId {
 
 /// Fills `store` with `live` sessions expiring after [`NOW`] and `expired`
 /// ones expired at it; returns their ids, each list sorted.
-pub fn fill(store: &DbmStore, live: usize, expired: usize) -> (Vec<SessionId>, Vec<SessionId>) {
+pub fn fill(store: &impl Store, live: usize, expired: usize) -> (Vec<SessionId>, Vec<SessionId>) {
     let mut l: Vec<_> = (0..live)
         .map(|i| put(store, NOW + 3600.0 + i as f64, i as i64))
         .collect();
