@@ -75,6 +75,22 @@ impl Record {
         rmp_serde::encode::write(out, self).expect("a Record always encodes");
     }
 
+    /// The expiry of an encoded record read straight from its fixed-layout
+    /// header (array of 5, version 1, three float 64s), without decoding the
+    /// data: clean and index maintenance need nothing else. `None` when the
+    /// bytes do not have that exact layout (use [`Record::decode`] then).
+    pub fn peek_expires_at(bytes: &[u8]) -> Option<f64> {
+        const F64: u8 = 0xcb;
+        if bytes.len() < 29 || bytes[0] != 0x95 || bytes[1] != FORMAT_VERSION {
+            return None;
+        }
+        if bytes[2] != F64 || bytes[11] != F64 || bytes[20] != F64 {
+            return None;
+        }
+        let raw: [u8; 8] = bytes[21..29].try_into().ok()?;
+        Some(f64::from_be_bytes(raw))
+    }
+
     /// Decodes a record, refusing trailing bytes, other format versions and
     /// non-numeric times (see [`Record`] for what else it accepts).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
@@ -175,6 +191,14 @@ mod tests {
         assert_eq!(bytes[0], 0x95, "fixarray of 5");
         assert_eq!(bytes[1], FORMAT_VERSION);
         assert_eq!(bytes[2], 0xcb, "created is a float 64");
+    }
+
+    #[test]
+    fn peeked_expiry_matches_the_decoded_one() {
+        let r = record();
+        assert_eq!(Record::peek_expires_at(&r.encode()), Some(r.expires_at));
+        assert_eq!(Record::peek_expires_at(b"garbage"), None);
+        assert_eq!(Record::peek_expires_at(&r.encode()[..20]), None);
     }
 
     #[test]

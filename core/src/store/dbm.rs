@@ -81,7 +81,7 @@ impl DbmStore {
     /// that opened it.
     fn env(&self) -> Result<Arc<SharedEnv>> {
         let env = self.env.read().clone();
-        if env.pid == std::process::id() {
+        if env.pid == super::pid::current() {
             return Ok(env);
         }
         let fresh = env_registry::open(&self.path, env_options(self.options))?;
@@ -228,11 +228,17 @@ fn get<'t>(
     }
 }
 
+/// The expiry of stored record bytes: read from the fixed header when it
+/// has the usual layout, else by a full decode; `None` when unreadable.
+fn stored_expiry(bytes: &[u8]) -> Option<f64> {
+    Record::peek_expires_at(bytes).or_else(|| Record::decode(bytes).ok().map(|r| r.expires_at))
+}
+
 /// Removes `id`'s record and its index entry (if the record can be read).
 fn remove(txn: &mut RwTransaction<'_>, shared: &SharedEnv, id: &SessionId) -> Result<bool> {
     let old_expiry = match get(txn, shared, id)? {
         None => return Ok(false),
-        Some(bytes) => Record::decode(bytes).ok().map(|r| r.expires_at),
+        Some(bytes) => stored_expiry(bytes),
     };
     txn.del(shared.records, id.as_bytes(), None)?;
     if let Some(t) = old_expiry {
@@ -295,8 +301,8 @@ impl Store for DbmStore {
 
     fn save(&self, id: &SessionId, record: &Record) -> Result<()> {
         self.write(|shared, txn| {
-            let old = get(txn, shared, id)?.and_then(|b| Record::decode(b).ok());
-            put(txn, shared, id, record, old.map(|r| r.expires_at))
+            let old_expiry = get(txn, shared, id)?.and_then(stored_expiry);
+            put(txn, shared, id, record, old_expiry)
         })
     }
 
@@ -421,14 +427,13 @@ fn clean_batch(txn: &mut RwTransaction<'_>, shared: &SharedEnv, now: f64) -> Res
     for (key, t, id) in due {
         // The record is removed only if this index entry is its current one
         // (or the record is unreadable); a stale entry is just dropped.
-        let current =
-            get(txn, shared, &id)?.map(|bytes| Record::decode(bytes).map(|r| r.expires_at));
+        let current = get(txn, shared, &id)?.map(|bytes| stored_expiry(bytes).ok_or(()));
         match current {
             Some(Ok(expires)) if expiry_key(expires) == expiry_key(t) => {
                 txn.del(shared.records, id.as_bytes(), None)?;
                 removed += 1;
             }
-            Some(Err(_)) => {
+            Some(Err(())) => {
                 txn.del(shared.records, id.as_bytes(), None)?;
                 removed += 1;
             }

@@ -54,7 +54,7 @@ impl SharedEnv {
 
 impl Drop for SharedEnv {
     fn drop(&mut self) {
-        if self.pid == std::process::id() {
+        if self.pid == super::pid::current() {
             // SAFETY: dropped once, here, and never used again.
             unsafe { ManuallyDrop::drop(&mut self.env) }
         }
@@ -88,7 +88,7 @@ pub(crate) fn open(dir: &Path, options: EnvOptions) -> Result<Arc<SharedEnv>> {
     }
     std::fs::create_dir_all(dir)?;
     let path = dir.canonicalize()?;
-    let pid = std::process::id();
+    let pid = super::pid::current();
 
     let mut guard = REGISTRY.lock();
     let registry = guard.get_or_insert_with(|| Registry {

@@ -12,6 +12,7 @@ mod dbm;
 mod env_registry;
 mod group_commit;
 mod memory;
+mod pid;
 #[cfg(feature = "redis")]
 mod redis;
 
