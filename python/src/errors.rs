@@ -111,3 +111,17 @@ where
 {
     py.detach(work).or_raise(py)
 }
+
+/// A store call from the manager or a session: without the GIL when the
+/// store does I/O (`releases_gil`), inline otherwise.
+pub fn store_call<T, F>(py: Python<'_>, releases_gil: bool, work: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> Result<T, Error> + Send,
+{
+    if releases_gil {
+        unlocked(py, work)
+    } else {
+        work().or_raise(py)
+    }
+}

@@ -11,9 +11,9 @@ use spysession_core::{
 
 use crate::clock::{at, PyClock};
 use crate::config::{given_from_kwargs, resolve};
-use crate::errors::{unlocked, OrRaise};
+use crate::errors::{store_call, OrRaise};
 use crate::session::Session;
-use crate::stores::SessionStore;
+use crate::stores::{DbmStore, RedisStore, SessionStore};
 
 /// Form bodies larger than this are not read by `from_environ` (the id is
 /// then looked for in the other transports only).
@@ -28,6 +28,11 @@ pub struct SessionManager {
     store: Py<SessionStore>,
     clock: Option<PyClock>,
     pickle: bool,
+    /// The store does I/O (LMDB, Redis): its calls run without the GIL.
+    /// MemoryStore and Python-written stores run with it: releasing the GIL
+    /// for an in-memory lookup, or to take it straight back for a Python
+    /// callback, cost more than the call itself.
+    releases_gil: bool,
 }
 
 impl SessionManager {
@@ -39,6 +44,11 @@ impl SessionManager {
     /// The Python clock, if one was given.
     pub fn py_clock(&self) -> Option<&PyClock> {
         self.clock.as_ref()
+    }
+
+    /// Whether store calls release the GIL (see the field).
+    pub fn releases_gil(&self) -> bool {
+        self.releases_gil
     }
 
     /// Whether non-native values may be pickled.
@@ -119,11 +129,15 @@ impl SessionManager {
             None => Arc::new(SystemClock),
         };
         let core = CoreManager::with_clock(engine_store, settings.options, clock).or_raise(py)?;
+        let store = settings.store.bind(py);
+        let releases_gil =
+            store.is_instance_of::<DbmStore>() || store.is_instance_of::<RedisStore>();
         Ok(SessionManager {
             core,
             store: settings.store,
             clock: settings.clock,
             pickle: settings.pickle,
+            releases_gil,
         })
     }
 
@@ -179,7 +193,7 @@ impl SessionManager {
         };
         let core = &this.core;
         let session = at(py, this.clock.as_ref(), || {
-            unlocked(py, || core.begin_with(&request, &page))
+            store_call(py, this.releases_gil, || core.begin_with(&request, &page))
         })??;
         Ok(Session::new(slf.clone().unbind(), session))
     }

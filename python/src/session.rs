@@ -17,7 +17,7 @@ use spysession_core::{Session as CoreSession, Value};
 
 use crate::clock::at;
 use crate::convert::{is_mutable, to_py, to_value};
-use crate::errors::unlocked;
+use crate::errors::store_call;
 use crate::manager::SessionManager;
 
 static MAPPING: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -370,7 +370,10 @@ impl Session {
         }
         let manager = self.manager.bind(py).get();
         let core = &mut self.core;
-        let result = at(py, manager.py_clock(), || unlocked(py, || core.commit()))??;
+        let releases_gil = manager.releases_gil();
+        let result = at(py, manager.py_clock(), || {
+            store_call(py, releases_gil, || core.commit())
+        })??;
         Ok(result
             .set_cookie
             .map(|c| ("Set-Cookie".to_owned(), c))
