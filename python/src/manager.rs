@@ -13,7 +13,7 @@ use crate::clock::{at, PyClock};
 use crate::config::{given_from_kwargs, resolve};
 use crate::errors::{store_call, OrRaise};
 use crate::session::Session;
-use crate::stores::{DbmStore, RedisStore, SessionStore};
+use crate::stores::{MemoryStore, SessionStore};
 
 /// Form bodies larger than this are not read by `from_environ` (the id is
 /// then looked for in the other transports only).
@@ -28,10 +28,11 @@ pub struct SessionManager {
     store: Py<SessionStore>,
     clock: Option<PyClock>,
     pickle: bool,
-    /// The store does I/O (LMDB, Redis): its calls run without the GIL.
-    /// MemoryStore and Python-written stores run with it: releasing the GIL
-    /// for an in-memory lookup, or to take it straight back for a Python
-    /// callback, cost more than the call itself.
+    /// Store calls run without the GIL, except on a MemoryStore: releasing
+    /// the GIL for an in-memory lookup cost more than the lookup. (A
+    /// Python-written store must release it: its commit holds a per-id lock
+    /// while calling Python, and a thread waiting on that lock while holding
+    /// the GIL would deadlock.)
     releases_gil: bool,
 }
 
@@ -129,9 +130,7 @@ impl SessionManager {
             None => Arc::new(SystemClock),
         };
         let core = CoreManager::with_clock(engine_store, settings.options, clock).or_raise(py)?;
-        let store = settings.store.bind(py);
-        let releases_gil =
-            store.is_instance_of::<DbmStore>() || store.is_instance_of::<RedisStore>();
+        let releases_gil = !settings.store.bind(py).is_instance_of::<MemoryStore>();
         Ok(SessionManager {
             core,
             store: settings.store,

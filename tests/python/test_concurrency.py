@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 
 import pytest
 
@@ -123,3 +124,60 @@ def _child_writes(manager, sid):
     assert s == {"parent": 1}
     s["child"] = 2
     s.commit()
+
+
+class SlowDictStore(spysession.SessionStore):
+    """A Python-written store whose calls give up the GIL (as a store doing
+    network I/O would), so threads interleave inside the engine's commit."""
+
+    def __init__(self):
+        super().__init__()
+        self.records = {}
+        self.lock = threading.Lock()
+
+    def load(self, sid):
+        time.sleep(0)  # releases the GIL
+        with self.lock:
+            return self.records.get(sid)
+
+    def save(self, sid, record, expires_at):
+        time.sleep(0)
+        with self.lock:
+            self.records[sid] = record
+
+    def delete(self, sid):
+        with self.lock:
+            self.records.pop(sid, None)
+
+    def clean(self, now):
+        return 0
+
+
+def test_threads_on_a_python_store_that_releases_the_gil():
+    manager = spysession.SessionManager(SlowDictStore())
+    s = manager.begin()
+    s["start"] = True
+    s.commit()
+    cookie = f"spysession={s.id}"
+    go = threading.Barrier(WORKERS)
+    errors = []
+
+    def run(w):
+        try:
+            go.wait(30)
+            for i in range(COUNT):
+                session = manager.begin(cookie=cookie)
+                session[f"w{w}-{i}"] = i
+                session.commit()
+                assert session.committed
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(WORKERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+        assert not t.is_alive(), "a thread is stuck (GIL / commit-lock deadlock)"
+    assert errors == []
+    assert manager.begin(cookie=cookie) == expected()
