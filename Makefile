@@ -14,7 +14,10 @@ VPY := $(VENV)/bin/python
 .PHONY: help test demo check test-rust
 help:
 	@echo "make demo   - run the quick-start demo (Python and C sharing one LMDB store)"
-	@echo "make test   - every check and test: fmt, clippy, Rust, C (valgrind), Python"
+	@echo "make test   - every check and test: fmt, clippy, Rust, Redis, C (valgrind), Python"
+	@echo "make bench  - criterion benchmarks and the Python benchmark beside its peers"
+	@echo "make fuzz   - each libFuzzer target for FUZZ_SECONDS (default 60)"
+	@echo "make install PREFIX=/usr/local - header, libspysession.so/.a, spysession.pc"
 
 ## test: every check and every test, Rust, C and Python.
 test: check test-rust test-redis test-c test-python
