@@ -16,7 +16,7 @@
 //! unknown id, an I/O error), 2 a usage error (a bad option, a malformed id).
 //! Every command is safe to run while web processes use the store: LMDB lets
 //! any number of processes read and write one directory at once, and `clean`
-//! removes at most 2000 records per write transaction.
+//! removes at most 5000 records per write transaction.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -70,8 +70,8 @@ fn clean_without_now_uses_the_system_clock() {
 fn clean_in_many_batches_is_exact_while_another_writer_is_busy() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
-    // 9000 expired: five write transactions of at most 2000 removals.
-    let (live, expired) = fill(&store, 300, 9000);
+    // 12000 expired: three write transactions of at most 5000 removals.
+    let (live, expired) = fill(&store, 300, 12000);
 
     let stop = AtomicBool::new(false);
     let (started, first_write) = mpsc::channel();
@@ -105,7 +105,7 @@ fn clean_in_many_batches_is_exact_while_another_writer_is_busy() {
         stop.store(true, Ordering::Relaxed);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert!(
-            stdout(&out).starts_with("removed 9000 expired sessions in "),
+            stdout(&out).starts_with("removed 12000 expired sessions in "),
             "{}",
             stdout(&out)
         );
