@@ -2,7 +2,10 @@
 # the test dependencies; the extension built (release) and installed into it;
 # pytest over tests/python. VENV, VPY and PYTHON come from the top Makefile.
 
-PY_TEST_DEPS := "maturin>=1.5,<2" "pytest>=7,<10" "pytest-timeout>=2,<3" "flask>=2,<4" "msgpack>=1,<2"
+# mypy for stubtest: 1.18 is the first that knows PEP 800's @disjoint_base,
+# which the stubs use for the pyo3 classes.
+PY_TEST_DEPS := "maturin>=1.5,<2" "pytest>=7,<10" "pytest-timeout>=2,<3" "flask>=2,<4" "msgpack>=1,<2" \
+  "mypy>=1.18,<3"
 PY_DEPS_STAMP := $(VENV)/.spysession-test-deps
 
 .PHONY: test-python python-dev python-venv
@@ -26,6 +29,7 @@ python-dev: $(PY_DEPS_STAMP)
 	VIRTUAL_ENV=$(VENV) PATH="$(VENV)/bin:$$PATH" \
 	  $(VENV)/bin/maturin develop --release --manifest-path python/Cargo.toml
 
-## test-python: the pytest suite (warnings are errors, a timeout per test).
+## test-python: the pytest suite (warnings are errors, a timeout per test), then stubtest.
 test-python: python-dev
 	cd tests/python && $(VPY) -m pytest -q
+	cd tests/python && $(VPY) -m mypy.stubtest spysession --allowlist stubtest_allowlist.txt

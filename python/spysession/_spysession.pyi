@@ -1,10 +1,35 @@
 """Type stubs of the compiled module spysession._spysession."""
 
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Optional, Sequence, TypedDict, TypeVar, Union
+from typing import Any, Literal, Optional, Sequence, TypedDict, TypeVar, Union, final
+
+from _typeshed import SupportsKeysAndGetItem
+from typing_extensions import Self, disjoint_base
+
+# pyo3 classes: construction is `__new__` (pyo3's `#[new]`), `__init__` is
+# object's. Classes without pyo3's `subclass` are `@final`; the others are
+# `@disjoint_base` (PEP 800): each has its own instance layout, so no class can
+# inherit from two of them.
+
+__all__ = [
+    "__version__",
+    "SessionError",
+    "StoreError",
+    "ConfigError",
+    "SessionStore",
+    "MemoryStore",
+    "DbmStore",
+    "RedisStore",
+    "SessionManager",
+    "Session",
+    "SessionKeys",
+    "Ext",
+    "configure",
+    "clean_store",
+]
 
 __version__: str
 
@@ -27,17 +52,22 @@ class StoreStats(TypedDict):
     cleaned: int
     evicted: int
 
+@final
 class Ext:
     """A MessagePack extension value other than a pickle."""
 
-    code: int
-    data: bytes
-    def __init__(self, code: int, data: bytes) -> None: ...
+    @property
+    def code(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
+    def __new__(cls, code: int, data: bytes) -> Self: ...
 
+@disjoint_base
 class SessionStore:
     """Base class of every store; subclass it to write one in Python."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    # Takes and ignores any arguments, so a Python subclass's __init__ decides.
+    def __new__(cls, *_args: Any, **_kwargs: Any) -> Self: ...
     def load(self, sid: str) -> Optional[bytes]: ...
     def save(self, sid: str, record: bytes, expires_at: float) -> None: ...
     def delete(self, sid: str) -> None: ...
@@ -55,45 +85,63 @@ class SessionStore:
         tb: Optional[TracebackType],
     ) -> bool: ...
 
+@disjoint_base
 class MemoryStore(SessionStore):
-    def __init__(self, max_sessions: Optional[int] = None) -> None: ...
+    def __new__(cls, max_sessions: Optional[int] = None) -> Self: ...
     @property
     def max_sessions(self) -> Optional[int]: ...
 
+@disjoint_base
 class DbmStore(SessionStore):
-    def __init__(
-        self, path: Union[str, PathLike[str]], *, map_size: int = 1 << 30, durable: bool = True
-    ) -> None: ...
+    def __new__(
+        cls, path: Union[str, PathLike[str]], *, map_size: int = 1 << 30, durable: bool = True
+    ) -> Self: ...
     @property
     def path(self) -> Path: ...
 
+@disjoint_base
 class RedisStore(SessionStore):
     """Sessions in Redis (or Valkey), shared by every web machine."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         url: str,
         prefix: str = "spysession:",
         *,
         connect_timeout: float = 2.0,
         command_timeout: float = 2.0,
         pool_size: int = 8,
-    ) -> None: ...
+    ) -> Self: ...
     def ping(self) -> None: ...
     @property
     def url(self) -> str: ...
     @property
     def prefix(self) -> str: ...
 
+# Not a subclass of MutableMapping at runtime: registered with it
+# (collections.abc.MutableMapping.register), which isinstance() and type
+# checkers both honour.
+@final
 class Session(MutableMapping[str, Any]):
     """One request's session: a dict with str keys."""
 
-    def __getitem__(self, key: str) -> Any: ...
-    def __setitem__(self, key: str, value: Any) -> None: ...
-    def __delitem__(self, key: str) -> None: ...
-    def __iter__(self) -> Iterator[str]: ...
+    def __getitem__(self, key: str, /) -> Any: ...
+    def __setitem__(self, key: str, value: Any, /) -> None: ...
+    def __delitem__(self, key: str, /) -> None: ...
+    def __iter__(self) -> SessionKeys: ...
     def __len__(self) -> int: ...
-    def __contains__(self, key: object) -> bool: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    # Written in Rust, not inherited from MutableMapping: the arguments can be
+    # given by keyword too, and a non-str key is simply absent for get().
+    def get(self, key: object, default: Any = None) -> Any: ...
+    def setdefault(self, key: str, default: Any = None) -> Any: ...
+    def pop(self, key: str, *default: Any) -> Any: ...
+    def update(
+        self,
+        other: Union[SupportsKeysAndGetItem[str, Any], Iterable[tuple[str, Any]], None] = None,
+        /,
+        **kwargs: Any,
+    ) -> None: ...
     @property
     def id(self) -> str: ...
     @property
@@ -110,11 +158,19 @@ class Session(MutableMapping[str, Any]):
     def url(self, href: str) -> str: ...
     def form_field(self) -> str: ...
 
+@final
+class SessionKeys:
+    """Iterator over a session's keys (a snapshot taken when iteration began)."""
+
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> str: ...
+
+@final
 class SessionManager:
     """A site's store, options and clock; begins a Session per request."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         store: Optional[SessionStore] = None,
         *,
         expire: float = ...,
@@ -131,7 +187,7 @@ class SessionManager:
         touch_interval: Optional[float] = ...,
         pickle: bool = ...,
         clock: Optional[Callable[[], float]] = ...,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def store(self) -> SessionStore: ...
     @property

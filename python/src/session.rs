@@ -255,8 +255,9 @@ impl Session {
     }
 
     /// Like `dict.update`: from a mapping (anything with `keys()`), an
-    /// iterable of pairs, and keywords.
-    #[pyo3(signature = (other=None, **kwargs))]
+    /// iterable of pairs, and keywords. `other` is positional-only, as in
+    /// `dict`, so `update(other=1)` sets the key "other".
+    #[pyo3(signature = (other=None, /, **kwargs))]
     fn update(
         &mut self,
         py: Python<'_>,
