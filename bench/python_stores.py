@@ -137,8 +137,7 @@ class DictFloor(Backend):
 class Spysession(Backend):
     """spysession: SessionManager.begin / Session / commit, as the WSGI middleware does."""
 
-    def make_store(self, path, durable):
-        raise NotImplementedError
+    # Subclasses define make_store(path, durable) -> a spysession store.
 
     def __init__(self, path):
         super().__init__(path)
@@ -212,6 +211,51 @@ class SpyDbmDurable(SpyDbmNosync):
     name = "spysession DbmStore durable"
     durable = True
     same_files_as = SpyDbmNosync.name
+
+
+class RedisServer:
+    """One redis-server on a free 127.0.0.1 port for the whole run (no
+    persistence), started on first use and stopped at exit."""
+
+    proc = None
+    url = None
+
+    @classmethod
+    def get_url(cls):
+        if cls.proc is None:
+            import atexit
+            import socket
+            import subprocess
+
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            cls.proc = subprocess.Popen(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                stdout=subprocess.DEVNULL,
+            )
+            atexit.register(cls.proc.kill)
+            cls.url = f"redis://127.0.0.1:{port}/0"
+            deadline = time.time() + 10
+            while True:
+                try:
+                    spysession.RedisStore(cls.url).ping()
+                    break
+                except spysession.StoreError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.05)
+        return cls.url
+
+
+class SpyRedis(Spysession):
+    """RedisStore on a local redis-server (loopback TCP): the store for sites
+    with several web machines; each store object gets its own key prefix."""
+
+    name = "spysession RedisStore"
+
+    def make_store(self, path, durable):
+        return spysession.RedisStore(RedisServer.get_url(), prefix=f"bench:{os.path.basename(path)}:")
 
 
 class Beaker(Backend):
@@ -537,6 +581,7 @@ BACKENDS = [
     SpyMemory,
     SpyDbmNosync,
     SpyDbmDurable,
+    SpyRedis,
     BeakerMemory,
     BeakerFile,
     BeakerDbm,

@@ -43,5 +43,5 @@ bench-venv: $(BENCH_DEPS_STAMP) python-venv
 	$(BENCH_VPY) -m pip install --quiet --force-reinstall --no-deps $(BENCH_WHEELS)/spysession-*.whl
 
 ## bench-python: the Python benchmark alone (BENCH_ARGS=--quick for a short run).
-bench-python: bench-venv
+bench-python: bench-venv redis-server-installed
 	$(BENCH_VPY) bench/python_stores.py $(BENCH_ARGS)

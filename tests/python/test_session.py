@@ -54,6 +54,14 @@ def test_dict_operations(manager):
         s.popitem()
 
 
+def test_update_takes_other_as_a_key_like_dict(manager):
+    s = manager.begin()
+    d = {}
+    s.update(other=5, self=6)
+    d.update(other=5, self=6)
+    assert s == d == {"other": 5, "self": 6}
+
+
 def test_equality_and_repr(manager):
     s = manager.begin()
     s.update(a=1, b=[1, 2])
