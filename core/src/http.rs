@@ -113,8 +113,9 @@ fn push_digits(out: &mut String, mut n: u64, width: usize) {
     out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
 }
 
-/// Howard Hinnant's days-to-civil algorithm: days since 1970-01-01 to (y, m, d).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+/// Howard Hinnant's days-to-civil algorithm: days since 1970-01-01 to
+/// (year, month 1-12, day 1-31) in the proleptic Gregorian calendar.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
