@@ -231,6 +231,27 @@ impl Session {
         self.changes = Changes::default();
     }
 
+    /// True when [`Session::commit`] would write to the store now: something
+    /// changed, an old id is to be deleted, or the expiry is due for a touch.
+    /// Bindings use it to skip releasing the GIL for a commit that only
+    /// answers "nothing to do".
+    pub fn needs_write(&self) -> bool {
+        !self.detached
+            && (!self.changes.is_empty()
+                || !self.retired.is_empty()
+                || self.touch_due(self.manager.now()))
+    }
+
+    fn touch_due(&self, now: f64) -> bool {
+        let interval = self
+            .manager
+            .inner
+            .options
+            .effective_touch_interval(self.expire);
+        self.base_accessed
+            .is_some_and(|accessed| now - accessed >= interval)
+    }
+
     /// Writes what changed. Returns whether it was stored (see
     /// [`CommitResult::committed`]) and the `Set-Cookie` value, if any.
     ///
@@ -249,9 +270,7 @@ impl Session {
         for old in std::mem::take(&mut self.retired) {
             inner.store.delete(&old)?;
         }
-        let touch_due = self.base_accessed.is_some_and(|accessed| {
-            now - accessed >= inner.options.effective_touch_interval(self.expire)
-        });
+        let touch_due = self.touch_due(now);
         if self.changes.is_empty() && !touch_due {
             self.committed = true;
             let cookie = (self.is_new && self.invalidated)

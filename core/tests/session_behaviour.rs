@@ -551,3 +551,34 @@ fn bad_options_are_refused_when_the_manager_is_made() {
     .unwrap();
     assert!(err.to_string().contains("expire"), "{err}");
 }
+
+#[test]
+fn needs_write_says_whether_commit_would_write() {
+    let (m, clock) = manager(Options {
+        expire: 1000.0,
+        ..Options::default()
+    });
+    let mut s = m.begin(&request("")).unwrap();
+    assert!(!s.needs_write(), "a new untouched session is not stored");
+    s.set("k", Value::Int(1));
+    assert!(s.needs_write());
+    let cookie = cookie_pair(&s.commit().unwrap().set_cookie.unwrap());
+    assert!(!s.needs_write(), "nothing left after the commit");
+    clock.advance(5.0);
+    let loaded = m.begin(&request(&cookie)).unwrap();
+    assert!(
+        !loaded.needs_write(),
+        "touch not yet due (expire/100 = 10 s)"
+    );
+    clock.advance(5.0);
+    assert!(loaded.needs_write(), "touch due");
+    let mut regenerated = m
+        .begin(&Request {
+            cookie: Some(cookie.as_bytes()),
+            path: "/",
+            ..Default::default()
+        })
+        .unwrap();
+    regenerated.regenerate();
+    assert!(regenerated.needs_write(), "the old id must be deleted");
+}

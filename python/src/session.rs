@@ -373,7 +373,9 @@ impl Session {
         let core = &mut self.core;
         let releases_gil = manager.releases_gil();
         let result = at(py, manager.py_clock(), || {
-            store_call(py, releases_gil, || core.commit())
+            // A commit with nothing to write does no I/O: keep the GIL.
+            let blocking = releases_gil && core.needs_write();
+            store_call(py, blocking, || core.commit())
         })??;
         Ok(result
             .set_cookie
