@@ -73,19 +73,8 @@ fn list_prints_every_id_in_order_with_its_state() {
     let out = run(&["list", "--store", arg(dir.path()), "--now", NOW_ARG]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 5, "{text}");
-    let mut all: Vec<SessionId> = live.iter().chain(&expired).copied().collect();
-    all.sort();
-    for (line, id) in lines.iter().zip(&all) {
-        let state = if expired.contains(id) {
-            "expired"
-        } else {
-            "live"
-        };
-        assert!(line.starts_with(&id.to_string()), "{line}");
-        assert!(line.ends_with(state), "{line} should be {state}");
-    }
+    assert_eq!(text.lines().count(), 5, "{text}");
+    assert_listed(&text, &live, &expired);
 }
 
 #[test]

@@ -171,20 +171,7 @@ fn list_prints_every_id_in_order_across_many_scan_steps() {
     let (live, expired) = fill_redis(&store, 1100, 150);
     let out = run_on(&server, &["list", "--now", NOW_ARG]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let text = stdout(&out);
-    let lines: Vec<&str> = text.lines().collect();
-    let mut all: Vec<SessionId> = live.iter().chain(&expired).copied().collect();
-    all.sort();
-    assert_eq!(lines.len(), all.len());
-    for (line, id) in lines.iter().zip(&all) {
-        let state = if expired.contains(id) {
-            "expired"
-        } else {
-            "live"
-        };
-        assert!(line.starts_with(&id.to_string()), "{line}");
-        assert!(line.ends_with(state), "{line} should be {state}");
-    }
+    assert_listed(&stdout(&out), &live, &expired);
 }
 
 #[test]

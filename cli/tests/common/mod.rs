@@ -78,3 +78,21 @@ pub fn json(output: &Output) -> serde_json::Value {
 pub fn arg(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
 }
+
+/// Checks `list` output: one line per id, in id order, each ending in its
+/// state (`live` or `expired`).
+pub fn assert_listed(text: &str, live: &[SessionId], expired: &[SessionId]) {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut all: Vec<SessionId> = live.iter().chain(expired).copied().collect();
+    all.sort();
+    assert_eq!(lines.len(), all.len(), "{text}");
+    for (line, id) in lines.iter().zip(&all) {
+        let state = if expired.contains(id) {
+            "expired"
+        } else {
+            "live"
+        };
+        assert!(line.starts_with(&id.to_string()), "{line}");
+        assert!(line.ends_with(state), "{line} should be {state}");
+    }
+}
