@@ -61,6 +61,7 @@ mod record;
 mod session;
 mod store;
 mod value;
+mod view;
 
 pub use clock::{system_now, Clock, SystemClock};
 pub use error::{Error, Result};
@@ -76,6 +77,7 @@ pub use store::{
 #[cfg(feature = "redis")]
 pub use store::{RedisOptions, RedisStore};
 pub use value::{Value, EXT_PICKLE};
+pub use view::SessionIter;
 
 /// The version of this crate.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

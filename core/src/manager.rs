@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::http::{cookie_values, form_values, path_matches};
 use crate::id::SessionId;
 use crate::options::{check_path, check_seconds, Options, Transport};
-use crate::session::{Loaded, Session};
+use crate::session::Session;
 use crate::store::Store;
 
 /// The parts of an HTTP request a session is found in. Every field is raw,
@@ -99,40 +99,40 @@ impl SessionManager {
     pub fn begin_with(&self, request: &Request<'_>, page: &PageOptions) -> Result<Session> {
         let expire = page.expire.unwrap_or(self.inner.options.expire);
         check_seconds("expire", expire)?;
-        let session_path = match &page.session_path {
-            Some(p) => {
-                check_path("session_path", p)?;
-                p.clone()
-            }
-            None => self.inner.options.path.clone(),
-        };
+        if let Some(p) = &page.session_path {
+            check_path("session_path", p)?;
+        }
+        let session_path = page.session_path.as_deref();
         let now = self.now();
-        let fresh =
-            |id: SessionId| Session::new(self.clone(), id, None, now, expire, session_path.clone());
+        let fresh = |id: SessionId| {
+            Session::new(
+                self.clone(),
+                id,
+                None,
+                now,
+                expire,
+                page.session_path.clone(),
+            )
+        };
 
-        if !path_matches(request.path, &session_path) {
+        if !path_matches(
+            request.path,
+            session_path.unwrap_or(&self.inner.options.path),
+        ) {
             return Ok(fresh(SessionId::generate()).detach());
         }
         let Some(id) = self.find_id(request) else {
             return Ok(fresh(SessionId::generate()));
         };
-        match self.inner.store.load(&id, now) {
-            Ok(Some(record)) if !self.past_max_lifetime(record.created, now) => {
-                let loaded = Loaded {
-                    created: record.created,
-                    accessed: record.accessed,
-                    expires_at: record.expires_at,
-                    data: record.data,
-                };
-                Ok(Session::new(
-                    self.clone(),
-                    id,
-                    Some(loaded),
-                    now,
-                    expire,
-                    session_path,
-                ))
-            }
+        match self.inner.store.load_shared(&id, now) {
+            Ok(Some(record)) if !self.past_max_lifetime(record.created, now) => Ok(Session::new(
+                self.clone(),
+                id,
+                Some(record),
+                now,
+                expire,
+                page.session_path.clone(),
+            )),
             Ok(_) if !self.inner.options.strict => Ok(fresh(id)),
             Ok(_) | Err(Error::Corrupt(_)) => Ok(fresh(SessionId::generate())),
             Err(e) => Err(e),

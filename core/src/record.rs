@@ -150,6 +150,24 @@ impl Changes {
         self.keys.clear();
     }
 
+    /// Applies the changes to `data`, moving the values (for a change set
+    /// that is done with).
+    pub fn apply_owned(self, data: &mut Data) {
+        if self.clear {
+            data.clear();
+        }
+        for (key, change) in self.keys {
+            match change {
+                Some(value) => {
+                    data.insert(key, value);
+                }
+                None => {
+                    data.remove(&key);
+                }
+            }
+        }
+    }
+
     /// Applies the changes to `data`.
     pub fn apply_to(&self, data: &mut Data) {
         if self.clear {

@@ -1,24 +1,17 @@
 //! [`Session`]: one request's view of one browser's data, with the changes
 //! it made, committed as a per-key merge.
 
-use std::collections::btree_map;
+use std::sync::Arc;
 
 use crate::error::Result;
 use crate::http::{set_cookie, CookieAttributes};
 use crate::id::SessionId;
 use crate::manager::SessionManager;
 use crate::options::Transport;
-use crate::record::{Changes, Data};
+use crate::record::{Data, Record};
 use crate::store::{CommitOutcome, Update};
 use crate::value::Value;
-
-/// What the session looked like in the store when this request loaded it.
-pub(crate) struct Loaded {
-    pub created: f64,
-    pub accessed: f64,
-    pub expires_at: f64,
-    pub data: Data,
-}
+use crate::view::{SessionIter, View};
 
 /// What a commit did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,9 +38,10 @@ pub struct Session {
     base_accessed: Option<f64>,
     expires_at: f64,
     expire: f64,
-    session_path: String,
-    data: Data,
-    changes: Changes,
+    /// The page's session path, when it overrides the manager's.
+    session_path: Option<String>,
+    /// The data: the record as loaded, with this request's changes over it.
+    view: View,
     /// Ids to delete at commit (after regenerate or invalidate).
     retired: Vec<SessionId>,
     /// An invalidated session whose cookie must be expired if nothing new is stored.
@@ -62,14 +56,14 @@ impl Session {
     pub(crate) fn new(
         manager: SessionManager,
         id: SessionId,
-        loaded: Option<Loaded>,
+        loaded: Option<Arc<Record>>,
         now: f64,
         expire: f64,
-        session_path: String,
+        session_path: Option<String>,
     ) -> Self {
-        let (is_new, created, base_accessed, expires_at, data) = match loaded {
-            Some(l) => (false, l.created, Some(l.accessed), l.expires_at, l.data),
-            None => (true, now, None, now + expire, Data::new()),
+        let (is_new, created, base_accessed, expires_at) = match &loaded {
+            Some(r) => (false, r.created, Some(r.accessed), r.expires_at),
+            None => (true, now, None, now + expire),
         };
         Session {
             manager,
@@ -80,8 +74,7 @@ impl Session {
             expires_at,
             expire,
             session_path,
-            data,
-            changes: Changes::default(),
+            view: View::new(loaded),
             retired: Vec::new(),
             invalidated: false,
             detached: false,
@@ -115,7 +108,7 @@ impl Session {
 
     /// True when this request changed something not yet committed.
     pub fn modified(&self) -> bool {
-        !self.changes.is_empty() || !self.retired.is_empty() || self.invalidated
+        !self.view.changes().is_empty() || !self.retired.is_empty() || self.invalidated
     }
 
     /// When the session expires (Unix seconds): for a new session now +
@@ -136,7 +129,9 @@ impl Session {
 
     /// The session path in effect.
     pub fn session_path(&self) -> &str {
-        &self.session_path
+        self.session_path
+            .as_deref()
+            .unwrap_or(&self.manager.inner.options.path)
     }
 
     /// The manager this session belongs to.
@@ -146,52 +141,47 @@ impl Session {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.data.get(key)
+        self.view.get(key)
     }
 
     /// Sets `key` to `value`.
     pub fn set(&mut self, key: impl Into<String>, value: Value) {
-        let key = key.into();
-        self.data.insert(key.clone(), value.clone());
-        self.changes.set(key, value);
+        self.view.set(key.into(), value);
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let old = self.data.remove(key)?;
-        self.changes.remove(key.to_owned());
-        Some(old)
+        self.view.remove(key)
     }
 
     /// Removes every key (at commit, every key stored by then goes too).
     pub fn clear(&mut self) {
-        self.data.clear();
-        self.changes.clear();
+        self.view.clear();
     }
 
     /// True when `key` is set.
     pub fn contains(&self, key: &str) -> bool {
-        self.data.contains_key(key)
+        self.view.get(key).is_some()
     }
 
     /// Number of keys.
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.view.len()
     }
 
     /// True when there are no keys.
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.view.iter().next().is_none()
     }
 
     /// The keys, in sorted order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.data.keys().map(String::as_str)
+        self.view.iter().map(|(k, _)| k)
     }
 
     /// The (key, value) pairs, in key order.
-    pub fn iter(&self) -> btree_map::Iter<'_, String, Value> {
-        self.data.iter()
+    pub fn iter(&self) -> SessionIter<'_> {
+        self.view.iter()
     }
 
     /// Gives the session a new id, keeping its data; the old id is deleted
@@ -200,14 +190,7 @@ impl Session {
         if !self.is_new {
             self.retired.push(self.id);
             // Under the new id the whole data is new.
-            self.changes = Changes {
-                clear: true,
-                keys: self
-                    .data
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Some(v.clone())))
-                    .collect(),
-            };
+            self.view.mark_all_changed();
             self.is_new = true;
             self.base_accessed = None;
         }
@@ -227,8 +210,7 @@ impl Session {
         self.created = now;
         self.base_accessed = None;
         self.expires_at = now + self.expire;
-        self.data.clear();
-        self.changes = Changes::default();
+        self.view.reset();
     }
 
     /// True when [`Session::commit`] would write to the store now: something
@@ -237,7 +219,7 @@ impl Session {
     /// answers "nothing to do".
     pub fn needs_write(&self) -> bool {
         !self.detached
-            && (!self.changes.is_empty()
+            && (!self.view.changes().is_empty()
                 || !self.retired.is_empty()
                 || self.touch_due(self.manager.now()))
     }
@@ -271,7 +253,7 @@ impl Session {
             inner.store.delete(&old)?;
         }
         let touch_due = self.touch_due(now);
-        if self.changes.is_empty() && !touch_due {
+        if self.view.changes().is_empty() && !touch_due {
             self.committed = true;
             let cookie = (self.is_new && self.invalidated)
                 .then(|| self.expired_cookie())
@@ -286,16 +268,19 @@ impl Session {
             Some(max) => (now + self.expire).min(self.created + max),
             None => now + self.expire,
         };
+        let (changes, loaded) = self.view.changes_and_base();
         let update = Update {
-            changes: &self.changes,
+            changes,
             now,
             expires_at,
             created: self.created,
             create: self.is_new,
             base_accessed: self.base_accessed,
         };
-        let outcome = inner.store.commit(&self.id, &update)?;
-        self.changes = Changes::default();
+        let (outcome, stored) = inner.store.commit_shared(&self.id, &update, loaded)?;
+        let created = self.created;
+        self.view
+            .settle(stored, || Record::new(created, expires_at, Data::new()));
         self.invalidated = false;
         match outcome {
             CommitOutcome::NotFound => {
@@ -330,7 +315,7 @@ impl Session {
         let options = &self.manager.inner.options;
         CookieAttributes {
             name: &options.cookie_name,
-            path: &self.session_path,
+            path: self.session_path(),
             domain: options.domain.as_deref(),
             secure: options.secure,
             httponly: options.httponly,
@@ -385,9 +370,12 @@ impl Session {
         )
     }
 
-    /// The data as it is now, for callers that copy it whole.
-    pub fn data(&self) -> &Data {
-        &self.data
+    /// A copy of the data as it is now, for callers that want it whole.
+    pub fn to_data(&self) -> Data {
+        self.view
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect()
     }
 }
 
@@ -396,7 +384,7 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("id", &self.id)
             .field("is_new", &self.is_new)
-            .field("data", &self.data)
+            .field("data", &self.to_data())
             .finish_non_exhaustive()
     }
 }

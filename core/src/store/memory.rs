@@ -3,10 +3,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::{expiry_key, merge, CommitOutcome, Counters, Store, Update};
+use super::{expiry_key, merge, merge_into, CommitOutcome, Counters, Store, Update};
 use crate::error::Result;
 use crate::id::SessionId;
 use crate::record::Record;
@@ -15,15 +16,18 @@ use crate::record::Record;
 /// on one lock, few enough that a global eviction scan stays cheap.
 const SHARDS: usize = 32;
 
+/// Records are shared with the sessions that loaded them (`Arc`): a load
+/// costs a reference count instead of a copy, and a commit from the only
+/// holder updates the record in place.
 #[derive(Default)]
 struct Shard {
-    records: HashMap<SessionId, Record>,
+    records: HashMap<SessionId, Arc<Record>, foldhash::fast::RandomState>,
     /// (expiry key, id) for every record: clean and eviction take from the front.
     by_expiry: BTreeSet<([u8; 8], SessionId)>,
 }
 
 impl Shard {
-    fn insert(&mut self, id: SessionId, record: Record) -> bool {
+    fn insert(&mut self, id: SessionId, record: Arc<Record>) -> bool {
         self.by_expiry.insert((expiry_key(record.expires_at), id));
         match self.records.insert(id, record) {
             Some(old) => {
@@ -37,7 +41,7 @@ impl Shard {
         }
     }
 
-    fn remove(&mut self, id: &SessionId) -> Option<Record> {
+    fn remove(&mut self, id: &SessionId) -> Option<Arc<Record>> {
         let old = self.records.remove(id)?;
         self.by_expiry.remove(&(expiry_key(old.expires_at), *id));
         Some(old)
@@ -83,7 +87,7 @@ impl MemoryStore {
         &self.shards[id.as_bytes()[0] as usize % SHARDS]
     }
 
-    fn insert(&self, id: &SessionId, record: Record) {
+    fn insert(&self, id: &SessionId, record: Arc<Record>) {
         let added = self.shard(id).write().insert(*id, record);
         if added {
             self.len.fetch_add(1, Ordering::Relaxed);
@@ -126,11 +130,21 @@ impl Store for MemoryStore {
             .records
             .get(id)
             .filter(|r| !r.is_expired(now))
+            .map(|r| Record::clone(r)))
+    }
+
+    fn load_shared(&self, id: &SessionId, now: f64) -> Result<Option<Arc<Record>>> {
+        self.counters.count_load();
+        let shard = self.shard(id).read();
+        Ok(shard
+            .records
+            .get(id)
+            .filter(|r| !r.is_expired(now))
             .cloned())
     }
 
     fn save(&self, id: &SessionId, record: &Record) -> Result<()> {
-        self.insert(id, record.clone());
+        self.insert(id, Arc::new(record.clone()));
         Ok(())
     }
 
@@ -168,31 +182,55 @@ impl Store for MemoryStore {
     }
 
     fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
-        let mut shard = self.shard(id).write();
-        // Take the record out rather than clone it: the merge rewrites it.
-        let stored = shard.remove(id);
-        let existed = stored.is_some();
-        let current = stored.filter(|r| !r.is_expired(update.now));
-        let (record, outcome) = merge(current, update);
-        let mut added = false;
-        match record {
-            Some(record) => {
-                shard.insert(*id, record);
-                added = !existed;
+        Ok(self.commit_shared(id, update, &mut None)?.0)
+    }
+
+    fn commit_shared(
+        &self,
+        id: &SessionId,
+        update: &Update<'_>,
+        loaded: &mut Option<Arc<Record>>,
+    ) -> Result<(CommitOutcome, Option<Arc<Record>>)> {
+        let mut guard = self.shard(id).write();
+        let shard = &mut *guard;
+        match shard.records.get_mut(id) {
+            Some(record) if !record.is_expired(update.now) => {
+                // The session's copy is the stored record itself: let it go,
+                // so the record is changed in place instead of copied.
+                if loaded.as_ref().is_some_and(|l| Arc::ptr_eq(l, record)) {
+                    *loaded = None;
+                }
+                let old_key = expiry_key(record.expires_at);
+                let outcome = merge_into(Arc::make_mut(record), update);
+                let new_key = expiry_key(record.expires_at);
+                let shared = Arc::clone(record);
+                if old_key != new_key {
+                    shard.by_expiry.remove(&(old_key, *id));
+                    shard.by_expiry.insert((new_key, *id));
+                }
+                drop(guard);
+                self.counters.count_commit(outcome);
+                return Ok((outcome, Some(shared)));
             }
             // An expired record met at commit is removed now rather than at
-            // the next clean.
-            None if existed => {
+            // the next clean (and a new session under its id starts afresh).
+            Some(_) => {
+                shard.remove(id);
                 self.len.fetch_sub(1, Ordering::Relaxed);
             }
             None => {}
         }
-        drop(shard);
+        let (record, outcome) = merge(None, update);
+        let shared = record.map(Arc::new);
+        let added = shared
+            .as_ref()
+            .is_some_and(|record| shard.insert(*id, Arc::clone(record)));
+        drop(guard);
         if added {
             self.len.fetch_add(1, Ordering::Relaxed);
             self.evict_over_bound(id);
         }
         self.counters.count_commit(outcome);
-        Ok(outcome)
+        Ok((outcome, shared))
     }
 }

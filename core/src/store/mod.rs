@@ -23,6 +23,8 @@ pub use custom::{CustomStore, RawStore};
 pub use dbm::{DbmOptions, DbmStore};
 pub use memory::MemoryStore;
 
+use std::sync::Arc;
+
 use crate::error::Result;
 use crate::id::SessionId;
 use crate::record::{Changes, Record};
@@ -89,6 +91,30 @@ pub trait Store: Send + Sync {
         Ok(self.len()? == 0)
     }
 
+    /// The record for `id` as a shared reference, or `None` when there is
+    /// none or it is expired at `now`. A store that keeps decoded records
+    /// (`MemoryStore`) hands out its own for the price of a reference count;
+    /// the default wraps [`Store::load`].
+    fn load_shared(&self, id: &SessionId, now: f64) -> Result<Option<Arc<Record>>> {
+        Ok(self.load(id, now)?.map(Arc::new))
+    }
+
+    /// [`Store::commit`] for a session that holds `loaded`, the record
+    /// [`Store::load_shared`] gave it. A store that shares its records takes
+    /// `loaded` back when it is still the stored record, so the record is
+    /// updated in place rather than copied, and returns the stored result for
+    /// the session to share. The default commits and returns `None`: the
+    /// session then applies its changes to its own copy.
+    fn commit_shared(
+        &self,
+        id: &SessionId,
+        update: &Update<'_>,
+        loaded: &mut Option<Arc<Record>>,
+    ) -> Result<(CommitOutcome, Option<Arc<Record>>)> {
+        let _ = loaded;
+        Ok((self.commit(id, update)?, None))
+    }
+
     /// Applies `update` to the record as it is stored now.
     ///
     /// Built-in stores do this atomically (one lock, one LMDB write
@@ -114,6 +140,12 @@ pub fn merge(current: Option<Record>, update: &Update<'_>) -> (Option<Record>, C
         None if update.create => Record::new(update.created, update.expires_at, Default::default()),
         None => return (None, CommitOutcome::NotFound),
     };
+    let outcome = merge_into(&mut record, update);
+    (Some(record), outcome)
+}
+
+/// [`merge`] into a live record in place.
+pub fn merge_into(record: &mut Record, update: &Update<'_>) -> CommitOutcome {
     let merged = match update.base_accessed {
         Some(base) => base != record.accessed,
         None => false,
@@ -121,7 +153,7 @@ pub fn merge(current: Option<Record>, update: &Update<'_>) -> (Option<Record>, C
     update.changes.apply_to(&mut record.data);
     record.accessed = update.now;
     record.expires_at = update.expires_at;
-    (Some(record), CommitOutcome::Stored { merged })
+    CommitOutcome::Stored { merged }
 }
 
 /// Removes every expired record of `store` (Spyce's `clean_store`); returns
