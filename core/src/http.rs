@@ -4,6 +4,8 @@
 //! Input from the network is taken as bytes and never trusted: nothing here
 //! panics on any input, and ids are validated before they go anywhere.
 
+use std::cell::RefCell;
+
 /// Values of every cookie called `name` in a Cookie header, in order.
 ///
 /// Pairs are split on `;`, surrounding whitespace is trimmed and one pair of
@@ -69,8 +71,15 @@ pub fn http_date(unix_seconds: f64) -> String {
     out
 }
 
+thread_local! {
+    /// The last date written by this thread: a server sends the same
+    /// Expires second to every request of that second.
+    static LAST_HTTP_DATE: RefCell<(i64, String)> = const { RefCell::new((-1, String::new())) };
+}
+
 /// Appends the IMF-fixdate of `unix_seconds` to `out` (no formatting
-/// machinery: this runs on every commit that sends a cookie).
+/// machinery, and cached per second: this runs on every commit that sends
+/// a cookie).
 fn push_http_date(out: &mut String, unix_seconds: f64) {
     let secs = if unix_seconds.is_finite() {
         unix_seconds.floor().max(0.0) as i64
@@ -78,6 +87,18 @@ fn push_http_date(out: &mut String, unix_seconds: f64) {
         0
     };
     let secs = secs.min(253_402_300_799); // 9999-12-31T23:59:59
+    LAST_HTTP_DATE.with_borrow_mut(|(cached_secs, date)| {
+        if *cached_secs != secs || date.is_empty() {
+            date.clear();
+            format_http_date(date, secs);
+            *cached_secs = secs;
+        }
+        out.push_str(date);
+    });
+}
+
+/// Writes the IMF-fixdate of `secs` (0 to 253402300799) to `out`.
+fn format_http_date(out: &mut String, secs: i64) {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (year, month, day) = civil_from_days(days);
     const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
@@ -148,10 +169,23 @@ pub struct CookieAttributes<'a> {
 
 /// A Set-Cookie value: `value` lives `max_age` seconds, until `expires`.
 pub fn set_cookie(attrs: &CookieAttributes<'_>, value: &str, max_age: i64, expires: f64) -> String {
+    set_cookie_with(attrs, |out| out.push_str(value), max_age, expires)
+}
+
+/// [`set_cookie`] with the value written by `value` (an id writes itself
+/// without a string of its own).
+pub(crate) fn set_cookie_with(
+    attrs: &CookieAttributes<'_>,
+    value: impl FnOnce(&mut String),
+    max_age: i64,
+    expires: f64,
+) -> String {
     let mut out = String::with_capacity(160);
-    for part in [attrs.name, "=", value, "; Path=", attrs.path] {
-        out.push_str(part);
-    }
+    out.push_str(attrs.name);
+    out.push('=');
+    value(&mut out);
+    out.push_str("; Path=");
+    out.push_str(attrs.path);
     if let Some(domain) = attrs.domain {
         out.push_str("; Domain=");
         out.push_str(domain);
@@ -216,6 +250,11 @@ mod tests {
         assert_eq!(http_date(0.0), "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(http_date(1_700_000_000.5), "Tue, 14 Nov 2023 22:13:20 GMT");
         assert_eq!(http_date(951_782_400.0), "Tue, 29 Feb 2000 00:00:00 GMT");
+        // The per-second cache: same second again, then the next one.
+        assert_eq!(http_date(951_782_400.9), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(http_date(951_782_401.0), "Tue, 29 Feb 2000 00:00:01 GMT");
+        assert_eq!(http_date(f64::NAN), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1e300), "Fri, 31 Dec 9999 23:59:59 GMT");
     }
 
     #[test]

@@ -36,8 +36,16 @@ impl SessionId {
             return Err(Error::InvalidId);
         }
         let mut bytes = [0u8; 16];
+        // Every digit is looked up, and one check at the end says whether
+        // any was not hex (a table lookup per byte, no early exits).
+        let mut bad = 0u8;
         for (i, pair) in text.chunks_exact(2).enumerate() {
-            bytes[i] = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+            let (hi, lo) = (HEX_VALUE[pair[0] as usize], HEX_VALUE[pair[1] as usize]);
+            bad |= hi | lo;
+            bytes[i] = (hi << 4) | (lo & 0x0f);
+        }
+        if bad & NOT_HEX != 0 {
+            return Err(Error::InvalidId);
         }
         Ok(SessionId(bytes))
     }
@@ -69,19 +77,38 @@ impl SessionId {
     }
 }
 
-fn hex_digit(c: u8) -> Result<u8> {
-    match c {
-        b'0'..=b'9' => Ok(c - b'0'),
-        b'a'..=b'f' => Ok(c - b'a' + 10),
-        _ => Err(Error::InvalidId),
+/// Marks a byte that is not a lowercase hex digit in [`HEX_VALUE`].
+const NOT_HEX: u8 = 0x10;
+
+/// The value of each lowercase hex digit; [`NOT_HEX`] for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+impl SessionId {
+    /// Appends the textual form (32 lowercase hex characters) to `out`.
+    pub fn push_to(&self, out: &mut String) {
+        // to_hex writes only ASCII hex digits.
+        out.push_str(std::str::from_utf8(&self.to_hex()).unwrap_or_default());
     }
 }
 
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hex = self.to_hex();
-        // to_hex only produces ASCII hex digits.
-        f.write_str(std::str::from_utf8(&hex).map_err(|_| fmt::Error)?)
+        let mut text = String::with_capacity(ID_LEN);
+        self.push_to(&mut text);
+        f.write_str(&text)
     }
 }
 
@@ -131,6 +158,15 @@ mod tests {
             "é123456789abcdef0123456789abcde",
         ] {
             assert!(!SessionId::is_valid(bad), "{bad:?} accepted");
+        }
+        // Every byte value in every position: only lowercase hex passes.
+        for pos in 0..32 {
+            for byte in 0..=255u8 {
+                let mut text = good.as_bytes().to_vec();
+                text[pos] = byte;
+                let hex = byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte);
+                assert_eq!(SessionId::is_valid(&text), hex, "byte {byte} at {pos}");
+            }
         }
     }
 }

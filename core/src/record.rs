@@ -175,9 +175,13 @@ impl Changes {
         }
         for (key, change) in &self.keys {
             match change {
-                Some(value) => {
-                    data.insert(key.clone(), value.clone());
-                }
+                // An existing key keeps its String: only the value is copied.
+                Some(value) => match data.get_mut(key) {
+                    Some(slot) => *slot = value.clone(),
+                    None => {
+                        data.insert(key.clone(), value.clone());
+                    }
+                },
                 None => {
                     data.remove(key);
                 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::http::{set_cookie, CookieAttributes};
+use crate::http::{set_cookie, set_cookie_with, CookieAttributes};
 use crate::id::SessionId;
 use crate::manager::SessionManager;
 use crate::options::Transport;
@@ -329,9 +329,9 @@ impl Session {
             return None;
         }
         let max_age = (self.expires_at - now).floor() as i64;
-        Some(set_cookie(
+        Some(set_cookie_with(
             &self.cookie_attributes(),
-            &self.id.to_string(),
+            |out| self.id.push_to(out),
             max_age,
             self.expires_at,
         ))

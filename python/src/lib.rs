@@ -11,6 +11,7 @@
 //!   `RedisStore`, and Python subclasses as engine stores.
 //! - [`config`]: options from keywords; `configure()` defaults.
 //! - [`manager`], [`session`]: `SessionManager`, `Session`.
+//! - [`text`]: reading a `str` in place.
 
 #![deny(missing_docs)]
 
@@ -22,6 +23,7 @@ mod errors;
 mod manager;
 mod session;
 mod stores;
+mod text;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;

@@ -1,5 +1,6 @@
 //! `SessionManager`: a site's store and options; begins a `Session` per request.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use pyo3::exceptions::PyTypeError;
@@ -14,6 +15,7 @@ use crate::config::{given_from_kwargs, resolve};
 use crate::errors::{store_call, OrRaise};
 use crate::session::Session;
 use crate::stores::{MemoryStore, SessionStore};
+use crate::text::utf8;
 
 /// Form bodies larger than this are not read by `from_environ` (the id is
 /// then looked for in the other transports only).
@@ -58,16 +60,23 @@ impl SessionManager {
     }
 }
 
-/// `str` (UTF-8) or bytes-like as bytes; None stays None.
-fn raw_bytes(value: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Vec<u8>>> {
+/// `str` (UTF-8) or bytes-like as bytes, borrowed where it can be (`str`,
+/// `bytes`); None stays None.
+fn raw_bytes<'a>(
+    value: Option<&'a Bound<'_, PyAny>>,
+    what: &str,
+) -> PyResult<Option<Cow<'a, [u8]>>> {
     let Some(value) = value.filter(|v| !v.is_none()) else {
         return Ok(None);
     };
     if let Ok(s) = value.cast::<PyString>() {
-        return Ok(Some(s.to_cow()?.as_bytes().to_vec()));
+        return Ok(Some(Cow::Borrowed(utf8(s)?.as_bytes())));
+    }
+    if let Ok(b) = value.cast::<PyBytes>() {
+        return Ok(Some(Cow::Borrowed(b.as_bytes())));
     }
     bytes_like(value)
-        .map(Some)
+        .map(|b| Some(Cow::Owned(b)))
         .ok_or_else(|| PyTypeError::new_err(format!("{what} must be str, bytes or None")))
 }
 
@@ -158,14 +167,18 @@ impl SessionManager {
     /// `form`: the urlencoded body (str/bytes) or a mapping of fields;
     /// `path`: the request path (for path-match against the session path).
     /// `expire` and `session_path` override the manager's for this page.
-    #[pyo3(signature = (cookie=None, query=None, form=None, path="/", *, expire=None, session_path=None))]
+    /// (`path` is read in place, so its default is None, shown as "/".)
+    #[pyo3(
+        signature = (cookie=None, query=None, form=None, path=None, *, expire=None, session_path=None),
+        text_signature = "($self, cookie=None, query=None, form=None, path='/', *, expire=None, session_path=None)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn begin(
         slf: &Bound<'_, Self>,
         cookie: Option<&Bound<'_, PyAny>>,
         query: Option<&Bound<'_, PyAny>>,
         form: Option<&Bound<'_, PyAny>>,
-        path: &str,
+        path: Option<&Bound<'_, PyString>>,
         expire: Option<f64>,
         session_path: Option<String>,
     ) -> PyResult<Session> {
@@ -177,8 +190,15 @@ impl SessionManager {
             Some(f) if f.is_instance_of::<PyString>() || bytes_like(f).is_some() => {
                 raw_bytes(Some(f), "form")?
             }
-            Some(f) => Some(form_from_mapping(f, &this.core.options().param_name)?),
+            Some(f) => Some(Cow::Owned(form_from_mapping(
+                f,
+                &this.core.options().param_name,
+            )?)),
             None => None,
+        };
+        let path = match path {
+            Some(p) => utf8(p)?,
+            None => "/",
         };
         let request = Request {
             cookie: cookie.as_deref(),
@@ -222,7 +242,7 @@ impl SessionManager {
                             .collect(),
                     ))
                 }
-                Some(v) => raw_bytes(Some(&v), key),
+                Some(v) => Ok(raw_bytes(Some(&v), key)?.map(Cow::into_owned)),
                 None => Ok(None),
             }
         };
@@ -248,7 +268,7 @@ impl SessionManager {
             to_any(cookie).as_ref(),
             to_any(query).as_ref(),
             to_any(form).as_ref(),
-            &path,
+            Some(&PyString::new(py, &path)),
             None,
             None,
         )

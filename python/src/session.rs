@@ -10,15 +10,17 @@
 use std::collections::HashMap;
 
 use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyList, PyString, PyTuple};
 use spysession_core::{Session as CoreSession, Value};
 
 use crate::clock::at;
 use crate::convert::{is_mutable, to_py, to_value};
 use crate::errors::store_call;
 use crate::manager::SessionManager;
+use crate::text::utf8;
 
 static MAPPING: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -38,8 +40,13 @@ pub struct Session {
 }
 
 fn key_str(key: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(key_ref(key)?.to_owned())
+}
+
+/// A session key borrowed from its `str` (no copy).
+fn key_ref<'a>(key: &'a Bound<'_, PyAny>) -> PyResult<&'a str> {
     match key.cast::<PyString>() {
-        Ok(s) => Ok(s.to_cow()?.into_owned()),
+        Ok(s) => utf8(s),
         Err(_) => Err(PyTypeError::new_err(format!(
             "session keys must be str, not {}",
             key.get_type().name()?
@@ -62,8 +69,10 @@ impl Session {
 
     /// The value of `key` as the Python object handed out for it.
     fn lookup<'py>(&mut self, py: Python<'py>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
-        if let Some(h) = self.handed.get(key) {
-            return Ok(Some(h.obj.bind(py).clone()));
+        if !self.handed.is_empty() {
+            if let Some(h) = self.handed.get(key) {
+                return Ok(Some(h.obj.bind(py).clone()));
+            }
         }
         let Some(value) = self.core.get(key) else {
             return Ok(None);
@@ -93,7 +102,7 @@ impl Session {
                     encoded,
                 },
             );
-        } else {
+        } else if !self.handed.is_empty() {
             self.handed.remove(&key);
         }
         self.core.set(key, value);
@@ -101,7 +110,9 @@ impl Session {
     }
 
     fn remove(&mut self, key: &str) -> bool {
-        self.handed.remove(key);
+        if !self.handed.is_empty() {
+            self.handed.remove(key);
+        }
         self.core.remove(key).is_some()
     }
 
@@ -138,8 +149,9 @@ impl Session {
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let k = key_str(key)?;
-        self.lookup(py, &k)?.ok_or_else(|| PyKeyError::new_err(k))
+        let k = key_ref(key)?;
+        self.lookup(py, k)?
+            .ok_or_else(|| PyKeyError::new_err(k.to_owned()))
     }
 
     fn __setitem__(
@@ -168,7 +180,7 @@ impl Session {
     fn __contains__(&self, key: &Bound<'_, PyAny>) -> bool {
         key.cast::<PyString>()
             .ok()
-            .and_then(|s| s.to_cow().ok().map(|k| self.core.contains(&k)))
+            .and_then(|s| utf8(s).ok().map(|k| self.core.contains(k)))
             .unwrap_or(false)
     }
 
@@ -192,7 +204,11 @@ impl Session {
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let found = match key.cast::<PyString>() {
-            Ok(s) => self.lookup(py, &s.to_cow()?)?,
+            // A str that cannot be a key (a lone surrogate) is absent, as in `in`.
+            Ok(s) => match utf8(s) {
+                Ok(k) => self.lookup(py, k)?,
+                Err(_) => None,
+            },
             Err(_) => None,
         };
         Ok(found
@@ -362,7 +378,7 @@ impl Session {
 
     /// Stores what changed; returns the response headers to add, as a list
     /// of (name, value) pairs (a Set-Cookie when the browser must be told).
-    fn commit(&mut self, py: Python<'_>) -> PyResult<Vec<(String, String)>> {
+    fn commit<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         for (key, value, encoded) in self.changed_in_place(py)? {
             if let Some(h) = self.handed.get_mut(&key) {
                 h.encoded = encoded;
@@ -377,11 +393,11 @@ impl Session {
             let blocking = releases_gil && core.needs_write();
             store_call(py, blocking, || core.commit())
         })??;
-        Ok(result
+        let headers = result
             .set_cookie
-            .map(|c| ("Set-Cookie".to_owned(), c))
-            .into_iter()
-            .collect())
+            .map(|c| PyTuple::new(py, [intern!(py, "Set-Cookie"), &PyString::new(py, &c)]))
+            .transpose()?;
+        PyList::new(py, headers)
     }
 
     /// A new id, same data; the old id is deleted at commit (call at login).

@@ -77,6 +77,18 @@ impl Store for Gate {
     fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
         self.open()?.commit(id, update)
     }
+    // The shared forms too, or a MemoryStore would copy every record again.
+    fn load_shared(&self, id: &SessionId, now: f64) -> Result<Option<Arc<Record>>> {
+        self.open()?.load_shared(id, now)
+    }
+    fn commit_shared(
+        &self,
+        id: &SessionId,
+        update: &Update<'_>,
+        loaded: &mut Option<Arc<Record>>,
+    ) -> Result<(CommitOutcome, Option<Arc<Record>>)> {
+        self.open()?.commit_shared(id, update, loaded)
+    }
 }
 
 fn parse_id(sid: &str) -> PyResult<SessionId> {

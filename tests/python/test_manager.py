@@ -334,3 +334,26 @@ def test_clean_store_without_configure_uses_the_default_store():
     s["a"] = 1
     s.commit()
     assert spysession.clean_store() >= 1
+
+
+def test_request_parts_in_every_accepted_form(manager):
+    """The Cookie header and path are read in place from str, bytes or
+    bytearray; path=None is the root; a str that is not UTF-8 (a lone
+    surrogate) is Python's UnicodeEncodeError, and a bad type a TypeError."""
+    s = manager.begin()
+    s["n"] = 1
+    s.commit()
+    header = "spysession=" + s.id
+    for cookie in (header, header.encode(), bytearray(header.encode())):
+        assert manager.begin(cookie=cookie, path=None).id == s.id
+    with pytest.raises(UnicodeEncodeError):
+        manager.begin(cookie=header, path="/\ud800")
+    with pytest.raises(UnicodeEncodeError):
+        manager.begin(cookie="spysession=\ud800")
+    with pytest.raises(TypeError):
+        manager.begin(cookie=header, path=b"/")
+    again = manager.begin(cookie=header)
+    with pytest.raises(UnicodeEncodeError):
+        again["\ud800"] = 1
+    assert "\ud800" not in again and again.get("\ud800") is None
+    assert dict(again) == {"n": 1}
