@@ -118,6 +118,72 @@ fn form_from_mapping(form: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
     Ok(body.finish().into_bytes())
 }
 
+/// The arguments of `SessionManager.begin`, each None when not given
+/// (`fast_begin` reads them from the call).
+pub struct BeginArgs<'a, 'py> {
+    /// The raw Cookie header (str or bytes-like).
+    pub cookie: Option<&'a Bound<'py, PyAny>>,
+    /// The raw query string.
+    pub query: Option<&'a Bound<'py, PyAny>>,
+    /// The urlencoded body, or a mapping of fields.
+    pub form: Option<&'a Bound<'py, PyAny>>,
+    /// The request path ("/" when None).
+    pub path: Option<&'a Bound<'py, PyString>>,
+    /// This page's expire.
+    pub expire: Option<f64>,
+    /// This page's session path.
+    pub session_path: Option<String>,
+}
+
+impl SessionManager {
+    /// `SessionManager.begin(cookie=None, query=None, form=None, path="/",
+    /// *, expire=None, session_path=None)`: the session of one request. The
+    /// Python method is installed by `fast_begin`, which calls this.
+    pub fn begin_with_args(slf: &Bound<'_, Self>, args: BeginArgs<'_, '_>) -> PyResult<Session> {
+        let BeginArgs {
+            cookie,
+            query,
+            form,
+            path,
+            expire,
+            session_path,
+        } = args;
+        let py = slf.py();
+        let this = slf.get();
+        let cookie = raw_bytes(cookie, "cookie")?;
+        let query = raw_bytes(query, "query")?;
+        let form = match form.filter(|f| !f.is_none()) {
+            Some(f) if f.is_instance_of::<PyString>() || bytes_like(f).is_some() => {
+                raw_bytes(Some(f), "form")?
+            }
+            Some(f) => Some(Cow::Owned(form_from_mapping(
+                f,
+                &this.core.options().param_name,
+            )?)),
+            None => None,
+        };
+        let path = match path {
+            Some(p) => utf8(p)?,
+            None => "/",
+        };
+        let request = Request {
+            cookie: cookie.as_deref(),
+            query: query.as_deref(),
+            form: form.as_deref(),
+            path,
+        };
+        let page = PageOptions {
+            expire,
+            session_path,
+        };
+        let core = &this.core;
+        let session = at(py, this.clock.as_ref(), || {
+            store_call(py, this.releases_gil, || core.begin_with(&request, &page))
+        })??;
+        Ok(Session::new(slf.clone().unbind(), session))
+    }
+}
+
 #[pymethods]
 impl SessionManager {
     #[new]
@@ -159,62 +225,6 @@ impl SessionManager {
     #[getter]
     fn clock(&self, py: Python<'_>) -> Option<Py<PyAny>> {
         self.clock.as_ref().map(|c| c.func().clone_ref(py))
-    }
-
-    /// The session of one request.
-    ///
-    /// `cookie`: the raw Cookie header; `query`: the raw query string;
-    /// `form`: the urlencoded body (str/bytes) or a mapping of fields;
-    /// `path`: the request path (for path-match against the session path).
-    /// `expire` and `session_path` override the manager's for this page.
-    /// (`path` is read in place, so its default is None, shown as "/".)
-    #[pyo3(
-        signature = (cookie=None, query=None, form=None, path=None, *, expire=None, session_path=None),
-        text_signature = "($self, cookie=None, query=None, form=None, path='/', *, expire=None, session_path=None)"
-    )]
-    #[allow(clippy::too_many_arguments)]
-    fn begin(
-        slf: &Bound<'_, Self>,
-        cookie: Option<&Bound<'_, PyAny>>,
-        query: Option<&Bound<'_, PyAny>>,
-        form: Option<&Bound<'_, PyAny>>,
-        path: Option<&Bound<'_, PyString>>,
-        expire: Option<f64>,
-        session_path: Option<String>,
-    ) -> PyResult<Session> {
-        let py = slf.py();
-        let this = slf.get();
-        let cookie = raw_bytes(cookie, "cookie")?;
-        let query = raw_bytes(query, "query")?;
-        let form = match form.filter(|f| !f.is_none()) {
-            Some(f) if f.is_instance_of::<PyString>() || bytes_like(f).is_some() => {
-                raw_bytes(Some(f), "form")?
-            }
-            Some(f) => Some(Cow::Owned(form_from_mapping(
-                f,
-                &this.core.options().param_name,
-            )?)),
-            None => None,
-        };
-        let path = match path {
-            Some(p) => utf8(p)?,
-            None => "/",
-        };
-        let request = Request {
-            cookie: cookie.as_deref(),
-            query: query.as_deref(),
-            form: form.as_deref(),
-            path,
-        };
-        let page = PageOptions {
-            expire,
-            session_path,
-        };
-        let core = &this.core;
-        let session = at(py, this.clock.as_ref(), || {
-            store_call(py, this.releases_gil, || core.begin_with(&request, &page))
-        })??;
-        Ok(Session::new(slf.clone().unbind(), session))
     }
 
     /// The session of a WSGI request: Cookie header, query string, the path
@@ -263,14 +273,18 @@ impl SessionManager {
         let cookie = wsgi_bytes("HTTP_COOKIE")?;
         let query = wsgi_bytes("QUERY_STRING")?;
         let to_any = |b: Option<Vec<u8>>| b.map(|b| PyBytes::new(py, &b).into_any());
-        Self::begin(
+        let (cookie, query, form) = (to_any(cookie), to_any(query), to_any(form));
+        let path = PyString::new(py, &path);
+        Self::begin_with_args(
             slf,
-            to_any(cookie).as_ref(),
-            to_any(query).as_ref(),
-            to_any(form).as_ref(),
-            Some(&PyString::new(py, &path)),
-            None,
-            None,
+            BeginArgs {
+                cookie: cookie.as_ref(),
+                query: query.as_ref(),
+                form: form.as_ref(),
+                path: Some(&path),
+                expire: None,
+                session_path: None,
+            },
         )
     }
 

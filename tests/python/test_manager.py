@@ -357,3 +357,38 @@ def test_request_parts_in_every_accepted_form(manager):
         again["\ud800"] = 1
     assert "\ud800" not in again and again.get("\ud800") is None
     assert dict(again) == {"n": 1}
+
+
+def test_begin_arguments_are_checked_like_a_python_function(manager):
+    """begin is a vectorcall method written by hand: its argument errors are
+    the TypeErrors a Python function gives, and its signature is the stub's."""
+    import inspect
+
+    sig = inspect.signature(spysession.SessionManager.begin)
+    assert list(sig.parameters) == ["self", "cookie", "query", "form", "path", "expire", "session_path"]
+    assert sig.parameters["path"].default == "/"
+    assert sig.parameters["expire"].kind is inspect.Parameter.KEYWORD_ONLY
+    with pytest.raises(TypeError, match="at most 4 positional"):
+        manager.begin(None, None, None, "/", 10)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'cokie'"):
+        manager.begin(cokie="x")
+    with pytest.raises(TypeError, match="multiple values for argument 'cookie'"):
+        manager.begin(None, cookie=None)
+    with pytest.raises(TypeError, match="'path' must be str"):
+        manager.begin(path=1)
+    with pytest.raises(TypeError, match="'expire' must be a number"):
+        manager.begin(expire="soon")
+    with pytest.raises(TypeError, match="'session_path' must be str"):
+        manager.begin(session_path=3)
+    with pytest.raises(TypeError):
+        spysession.SessionManager.begin(object())
+    # Keywords built at run time (not interned) are matched by text.
+    name = "".join(["pa", "th"])
+    s = manager.begin(**{name: "/x", "expire": 5})
+    assert s.is_new and s.expires_at > 0
+    # Positional, keyword and mixed calls find the same session.
+    s["k"] = 1
+    header = dict(s.commit())["Set-Cookie"].split(";")[0]
+    assert manager.begin(header).id == s.id
+    assert manager.begin(header, None, None, "/").id == s.id
+    assert manager.begin(cookie=header, path="/").id == s.id
