@@ -141,8 +141,10 @@ fn at_end<'de>(
 pub struct Changes {
     /// Start from an empty map instead of the stored data.
     pub clear: bool,
-    /// Keys set (`Some`) or removed (`None`), last write wins.
-    pub keys: BTreeMap<String, Option<Value>>,
+    /// Keys set (`Some`) or removed (`None`), last write wins; sorted by key
+    /// and unique. A sorted vector rather than a map: a request changes a
+    /// few keys, and this costs one small allocation instead of a tree node.
+    keys: Vec<(String, Option<Value>)>,
 }
 
 impl Changes {
@@ -153,12 +155,46 @@ impl Changes {
 
     /// Records `key = value`.
     pub fn set(&mut self, key: String, value: Value) {
-        self.keys.insert(key, Some(value));
+        self.put(key, Some(value));
     }
 
     /// Records the removal of `key`.
     pub fn remove(&mut self, key: String) {
-        self.keys.insert(key, None);
+        self.put(key, None);
+    }
+
+    fn put(&mut self, key: String, change: Option<Value>) {
+        match self.position(&key) {
+            Ok(i) => self.keys[i].1 = change,
+            Err(i) => self.keys.insert(i, (key, change)),
+        }
+    }
+
+    fn position(&self, key: &str) -> std::result::Result<usize, usize> {
+        self.keys.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// The change recorded for `key`: `Some(Some(value))` set,
+    /// `Some(None)` removed, `None` untouched.
+    pub fn get(&self, key: &str) -> Option<Option<&Value>> {
+        let i = self.position(key).ok()?;
+        Some(self.keys[i].1.as_ref())
+    }
+
+    /// The change recorded for `key`, to change it in place.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Option<Value>> {
+        let i = self.position(key).ok()?;
+        Some(&mut self.keys[i].1)
+    }
+
+    /// The changed keys in key order, with their new value (`None`: removed).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&Value>)> {
+        self.keys.iter().map(|(k, v)| (k.as_str(), v.as_ref()))
+    }
+
+    /// The changes as stored: (key, new value or `None`) in key order.
+    pub fn as_slice(&self) -> &[(String, Option<Value>)] {
+        &self.keys
     }
 
     /// Records a clear: every stored key goes, then later sets apply.

@@ -54,8 +54,8 @@ impl View {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        match self.changes.keys.get(key) {
-            Some(change) => change.as_ref(),
+        match self.changes.get(key) {
+            Some(change) => change,
             None => self.base_data()?.get(key),
         }
     }
@@ -67,7 +67,7 @@ impl View {
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let old = match self.changes.keys.get_mut(key) {
+        let old = match self.changes.get_mut(key) {
             Some(change) => change.take(),
             None => self.base_data()?.get(key).cloned(),
         };
@@ -90,7 +90,7 @@ impl View {
     /// Number of keys.
     pub fn len(&self) -> usize {
         match self.base_data() {
-            Some(base) if self.changes.keys.is_empty() => base.len(),
+            Some(base) if self.changes.as_slice().is_empty() => base.len(),
             _ => self.iter().count(),
         }
     }
@@ -99,18 +99,19 @@ impl View {
     pub fn iter(&self) -> SessionIter<'_> {
         SessionIter {
             base: self.base_data().map(|d| d.iter().peekable()),
-            changes: self.changes.keys.iter().peekable(),
+            changes: self.changes.as_slice().iter().peekable(),
         }
     }
 
     /// Makes every key a change (after regenerate, the whole data is new
     /// under the new id).
     pub fn mark_all_changed(&mut self) {
-        let keys = self
-            .iter()
-            .map(|(k, v)| (k.to_owned(), Some(v.clone())))
-            .collect();
-        self.changes = Changes { clear: true, keys };
+        let mut changes = Changes::default();
+        changes.clear();
+        for (k, v) in self.iter() {
+            changes.set(k.to_owned(), v.clone());
+        }
+        self.changes = changes;
     }
 
     /// After a commit: the store's record becomes the base when the store
@@ -135,7 +136,7 @@ impl View {
 /// record's pairs merged with this request's changes.
 pub struct SessionIter<'a> {
     base: Option<Peekable<btree_map::Iter<'a, String, Value>>>,
-    changes: Peekable<btree_map::Iter<'a, String, Option<Value>>>,
+    changes: Peekable<std::slice::Iter<'a, (String, Option<Value>)>>,
 }
 
 impl<'a> Iterator for SessionIter<'a> {
@@ -144,7 +145,7 @@ impl<'a> Iterator for SessionIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let from_base = self.base.as_mut().and_then(|b| b.peek().copied());
-            let from_changes = self.changes.peek().copied();
+            let from_changes = self.changes.peek().map(|(k, v)| (k, v));
             let order = match (from_base, from_changes) {
                 (None, None) => return None,
                 (Some(_), None) => Ordering::Less,
@@ -202,7 +203,7 @@ mod tests {
         assert_eq!(view.get("c"), Some(&Value::Int(30)));
         assert_eq!(view.get("e"), None);
         // A removed key absent from the base is not sent as a change.
-        assert!(!view.changes().keys.contains_key("zz"));
+        assert!(view.changes().get("zz").is_none());
     }
 
     #[test]

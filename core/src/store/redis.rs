@@ -386,15 +386,13 @@ impl Store for RedisStore {
         let key = self.key(id);
         let changes = update.changes;
         let removed: Vec<Vec<u8>> = changes
-            .keys
             .iter()
             .filter(|(_, v)| v.is_none())
             .map(|(k, _)| data_field(k))
             .collect();
         let set: Vec<(Vec<u8>, Vec<u8>)> = changes
-            .keys
             .iter()
-            .filter_map(|(k, v)| Some((data_field(k), v.as_ref()?.to_msgpack())))
+            .filter_map(|(k, v)| Some((data_field(k), v?.to_msgpack())))
             .collect();
         let mut call = self.commit_script.prepare_invoke();
         call.key(&key)
