@@ -41,6 +41,7 @@ pub struct Record {
     /// When the session expires (`now >= expires_at` is expired).
     pub expires_at: f64,
     /// The session's key/value data.
+    #[serde(deserialize_with = "crate::value::deserialize_data")]
     pub data: Data,
 }
 

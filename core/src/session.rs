@@ -218,10 +218,14 @@ impl Session {
     /// Bindings use it to skip releasing the GIL for a commit that only
     /// answers "nothing to do".
     pub fn needs_write(&self) -> bool {
+        self.needs_write_at(self.manager.now())
+    }
+
+    /// [`Session::needs_write`] at `now`, a time read from the manager's
+    /// clock (a binding reads it once for this and [`Session::commit_at`]).
+    pub fn needs_write_at(&self, now: f64) -> bool {
         !self.detached
-            && (!self.view.changes().is_empty()
-                || !self.retired.is_empty()
-                || self.touch_due(self.manager.now()))
+            && (!self.view.changes().is_empty() || !self.retired.is_empty() || self.touch_due(now))
     }
 
     fn touch_due(&self, now: f64) -> bool {
@@ -240,6 +244,12 @@ impl Session {
     /// Nothing is written for a new session with no keys set (lazy creation)
     /// nor for an unchanged session whose expiry is not yet due for a touch.
     pub fn commit(&mut self) -> Result<CommitResult> {
+        let now = self.manager.now();
+        self.commit_at(now)
+    }
+
+    /// [`Session::commit`] at `now`, a time read from the manager's clock.
+    pub fn commit_at(&mut self, now: f64) -> Result<CommitResult> {
         if self.detached {
             self.committed = !self.modified();
             return Ok(CommitResult {
@@ -248,7 +258,6 @@ impl Session {
             });
         }
         let inner = &self.manager.inner;
-        let now = inner.clock.now();
         for old in std::mem::take(&mut self.retired) {
             inner.store.delete(&old)?;
         }

@@ -130,6 +130,37 @@ impl<'de> Deserialize<'de> for Value {
 
 struct ValueVisitor;
 
+/// Reads a map of string keys: the pairs are collected, then the tree is
+/// built in one pass (the encoder writes keys in order, so sorting them is
+/// a single run), instead of a search and insert per key. A repeated key
+/// keeps its last value, as inserting would.
+pub(crate) fn map_from<'de, A: MapAccess<'de>>(
+    mut map: A,
+) -> Result<BTreeMap<String, Value>, A::Error> {
+    let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(256));
+    while let Some(pair) = map.next_entry::<String, Value>()? {
+        pairs.push(pair);
+    }
+    Ok(pairs.into_iter().collect())
+}
+
+/// Deserializes a session's data map with [`map_from`].
+pub(crate) fn deserialize_data<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Value>, D::Error> {
+    struct DataVisitor;
+    impl<'de> Visitor<'de> for DataVisitor {
+        type Value = BTreeMap<String, Value>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of string keys to session values")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            map_from(map)
+        }
+    }
+    d.deserialize_map(DataVisitor)
+}
+
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = Value;
 
@@ -181,12 +212,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
         }
         Ok(Value::List(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = BTreeMap::new();
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            entries.insert(k, v);
-        }
-        Ok(Value::Map(entries))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        Ok(Value::Map(map_from(map)?))
     }
     // rmp-serde hands an ext value to a visitor as a newtype struct holding
     // the sequence (code, data).
@@ -231,6 +258,29 @@ mod tests {
         assert_eq!(bytes, vec![0xd4, 7, 42]);
         // bin8 for bytes, not an array of ints
         assert_eq!(Value::Bytes(vec![1, 2]).to_msgpack(), vec![0xc4, 2, 1, 2]);
+    }
+
+    #[test]
+    fn maps_written_by_others_sort_and_keep_the_last_repeat() {
+        // {"b": 1, "a": 2, "b": 3}, as a C or Python writer might send it.
+        let bytes = [0x83, 0xa1, b'b', 0x01, 0xa1, b'a', 0x02, 0xa1, b'b', 0x03];
+        let Value::Map(map) = Value::from_msgpack(&bytes).unwrap() else {
+            panic!("not a map")
+        };
+        let pairs: Vec<_> = map.into_iter().collect();
+        assert_eq!(
+            pairs,
+            vec![("a".into(), Value::Int(2)), ("b".into(), Value::Int(3))]
+        );
+        // The same holds for a record's data.
+        let mut record = crate::Record::new(1.0, 2.0, Default::default()).encode();
+        let last = record.len() - 1;
+        assert_eq!(record[last], 0x80, "empty data map at the end");
+        record.truncate(last);
+        record.extend_from_slice(&bytes);
+        let data = crate::Record::decode(&record).unwrap().data;
+        assert_eq!(data.get("b"), Some(&Value::Int(3)));
+        assert_eq!(data.len(), 2);
     }
 
     #[test]

@@ -390,8 +390,10 @@ impl Session {
         let releases_gil = manager.releases_gil();
         let result = at(py, manager.py_clock(), || {
             // A commit with nothing to write does no I/O: keep the GIL.
-            let blocking = releases_gil && core.needs_write();
-            store_call(py, blocking, || core.commit())
+            // One clock read for both questions.
+            let now = core.manager().now();
+            let blocking = releases_gil && core.needs_write_at(now);
+            store_call(py, blocking, || core.commit_at(now))
         })??;
         let headers = result
             .set_cookie
