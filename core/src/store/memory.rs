@@ -234,3 +234,81 @@ impl Store for MemoryStore {
         Ok((outcome, shared))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Changes, Data};
+
+    fn move_expiry(store: &MemoryStore, id: &SessionId, now: f64, expires_at: f64) {
+        let changes = Changes::default();
+        let update = Update {
+            changes: &changes,
+            now,
+            expires_at,
+            created: 0.0,
+            create: false,
+            base_accessed: None,
+        };
+        assert_eq!(
+            store.commit(id, &update).unwrap(),
+            CommitOutcome::Stored { merged: false }
+        );
+    }
+
+    #[test]
+    fn moved_expiries_keep_one_index_pair_and_an_exact_clean() {
+        let store = MemoryStore::new(None);
+        let ids: Vec<SessionId> = (0..10).map(|_| SessionId::generate()).collect();
+        for id in &ids {
+            store
+                .save(id, &Record::new(0.0, 100.0, Data::new()))
+                .unwrap();
+        }
+        for i in 0..1000 {
+            move_expiry(&store, &ids[0], f64::from(i), 100.0 + f64::from(i));
+        }
+        for shard in &store.shards {
+            let shard = shard.read();
+            assert_eq!(
+                shard.by_expiry.len(),
+                shard.records.len(),
+                "one pair per record"
+            );
+        }
+        assert_eq!(store.clean(150.0).unwrap(), 9, "only the untouched nine");
+        assert_eq!(store.len().unwrap(), 1);
+        assert!(store.load(&ids[0], 150.0).unwrap().is_some());
+        assert_eq!(store.clean(1099.0).unwrap(), 1);
+        assert_eq!(store.len().unwrap(), 0);
+        assert!(store.shards.iter().all(|s| s.read().by_expiry.is_empty()));
+    }
+
+    #[test]
+    fn eviction_takes_the_nearest_expiry_after_moves() {
+        let store = MemoryStore::new(Some(2));
+        let (a, b, c) = (
+            SessionId::generate(),
+            SessionId::generate(),
+            SessionId::generate(),
+        );
+        store
+            .save(&a, &Record::new(0.0, 100.0, Data::new()))
+            .unwrap();
+        store
+            .save(&b, &Record::new(0.0, 200.0, Data::new()))
+            .unwrap();
+        // a now expires last.
+        move_expiry(&store, &a, 1.0, 300.0);
+        store
+            .save(&c, &Record::new(0.0, 400.0, Data::new()))
+            .unwrap();
+        assert!(
+            store.load(&b, 2.0).unwrap().is_none(),
+            "b was nearest to expiry"
+        );
+        assert!(store.load(&a, 2.0).unwrap().is_some());
+        assert!(store.load(&c, 2.0).unwrap().is_some());
+        assert_eq!(store.stats().evicted, 1);
+    }
+}
