@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use common::*;
 use serde_json::json;
-use spysession_core::{Record, SessionId, Store, Value};
+use spysession_core::{Data, Record, SessionId, Store, Value};
 
 const NOW_ARG: &str = "1700000000";
 
@@ -131,7 +131,7 @@ fn list_expired_filters_and_pages_in_json() {
 fn every_kind() -> Record {
     let mut inner = BTreeMap::new();
     inner.insert("n".to_string(), Value::Nil);
-    let data: BTreeMap<String, Value> = [
+    let data: Data = [
         ("nil", Value::Nil),
         ("bool", Value::Bool(true)),
         ("int", Value::Int(-7)),

@@ -6,7 +6,6 @@ mod common;
 #[path = "../../core/tests/redis_harness/mod.rs"]
 mod redis_harness;
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use redis_harness::RedisServer;
 use serde_json::json;
-use spysession_core::{Record, RedisOptions, RedisStore, SessionId, Store, Value};
+use spysession_core::{Data, Record, RedisOptions, RedisStore, SessionId, Store, Value};
 
 const NOW_ARG: &str = "1700000000";
 
@@ -209,12 +208,13 @@ fn show_decodes_a_session_expired_or_not() {
     let server = RedisServer::start();
     let store = open_redis(&server, "spysession:");
     let id = SessionId::generate();
-    let data: BTreeMap<String, Value> = [
+    let data: Data = [
         ("user".to_string(), Value::Str("ann".into())),
         ("bytes".to_string(), Value::Bytes(vec![0, 0xff])),
         ("pickle".to_string(), Value::Ext(1, vec![0x80, 4])),
     ]
-    .into();
+    .into_iter()
+    .collect();
     let record = Record {
         accessed: NOW - 50.0,
         ..Record::new(NOW - 100.0, NOW + 60.0, data)
@@ -291,7 +291,7 @@ fn delete_removes_exactly_that_session_under_that_prefix() {
     let (live, _) = fill(&store, 3, 0);
     // The same id under another prefix is another site's session.
     other
-        .save(&live[1], &Record::new(NOW, NOW + 60.0, BTreeMap::new()))
+        .save(&live[1], &Record::new(NOW, NOW + 60.0, Data::new()))
         .unwrap();
     let out = run_on(&server, &["delete", &live[1].to_string()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

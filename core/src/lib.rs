@@ -52,6 +52,7 @@
 #![deny(missing_docs)]
 
 mod clock;
+mod data;
 mod error;
 pub mod http;
 mod id;

@@ -1,8 +1,6 @@
 //! What a store keeps for one session, its MessagePack encoding, and the
 //! per-key change set that commit merges into it.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -11,8 +9,7 @@ use crate::value::Value;
 /// The record format this version writes (and the only one it reads).
 pub const FORMAT_VERSION: u8 = 1;
 
-/// A session's data, keyed by string.
-pub type Data = BTreeMap<String, Value>;
+pub use crate::data::Data;
 
 /// What a store keeps for one session id.
 ///
@@ -41,7 +38,6 @@ pub struct Record {
     /// When the session expires (`now >= expires_at` is expired).
     pub expires_at: f64,
     /// The session's key/value data.
-    #[serde(deserialize_with = "crate::value::deserialize_data")]
     pub data: Data,
 }
 

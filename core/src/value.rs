@@ -144,23 +144,6 @@ pub(crate) fn map_from<'de, A: MapAccess<'de>>(
     Ok(pairs.into_iter().collect())
 }
 
-/// Deserializes a session's data map with [`map_from`].
-pub(crate) fn deserialize_data<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, Value>, D::Error> {
-    struct DataVisitor;
-    impl<'de> Visitor<'de> for DataVisitor {
-        type Value = BTreeMap<String, Value>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a map of string keys to session values")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            map_from(map)
-        }
-    }
-    d.deserialize_map(DataVisitor)
-}
-
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = Value;
 

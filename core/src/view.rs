@@ -8,7 +8,6 @@
 //! and a read-only request allocates nothing for its data.
 
 use std::cmp::Ordering;
-use std::collections::btree_map;
 use std::iter::Peekable;
 use std::sync::Arc;
 
@@ -98,7 +97,7 @@ impl View {
     /// The (key, value) pairs in key order.
     pub fn iter(&self) -> SessionIter<'_> {
         SessionIter {
-            base: self.base_data().map(|d| d.iter().peekable()),
+            base: self.base_data().map(|d| d.as_slice().iter().peekable()),
             changes: self.changes.as_slice().iter().peekable(),
         }
     }
@@ -135,7 +134,7 @@ impl View {
 /// Iterator over a session's (key, value) pairs in key order: the loaded
 /// record's pairs merged with this request's changes.
 pub struct SessionIter<'a> {
-    base: Option<Peekable<btree_map::Iter<'a, String, Value>>>,
+    base: Option<Peekable<std::slice::Iter<'a, (String, Value)>>>,
     changes: Peekable<std::slice::Iter<'a, (String, Option<Value>)>>,
 }
 

@@ -3,11 +3,10 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use spysession_core::{DbmOptions, DbmStore, Record, SessionId, Store, Value};
+use spysession_core::{Data, DbmOptions, DbmStore, Record, SessionId, Store, Value};
 
 /// The time every test judges expiry by (`--now`).
 pub const NOW: f64 = 1_700_000_000.0;
@@ -27,7 +26,7 @@ pub fn open_store(dir: &Path) -> DbmStore {
 /// Saves a record expiring at `expires_at` holding `visited = n`.
 pub fn put(store: &impl Store, expires_at: f64, n: i64) -> SessionId {
     let id = SessionId::generate();
-    let mut data = BTreeMap::new();
+    let mut data = Data::new();
     data.insert("visited".to_string(), Value::Int(n));
     store
         .save(&id, &Record::new(NOW - 100.0, expires_at, data))
