@@ -52,7 +52,7 @@ fn document(id: &SessionId, record: &Record, now: f64) -> serde_json::Value {
     let data: Map<String, serde_json::Value> = record
         .data
         .iter()
-        .map(|(k, v)| (k.clone(), render::json(v)))
+        .map(|(k, v)| (k.to_owned(), render::json(v)))
         .collect();
     json!({
         "id": id.to_string(),

@@ -75,7 +75,7 @@ fn peer_hashmap_returning(map: &Mutex<HashMap<String, Vec<u8>>>, id: &str) {
         Some(Value::Int(n)) => *n,
         _ => 0,
     };
-    data.insert("counter".into(), Value::Int(n + 1));
+    data.insert("counter".to_string(), Value::Int(n + 1));
     map.lock()
         .unwrap()
         .insert(id.to_string(), rmp_serde::to_vec(&data).unwrap());
@@ -98,7 +98,7 @@ fn cycles(c: &mut Criterion) {
 
     let peer = Mutex::new(HashMap::new());
     let mut seed = Blob::new();
-    seed.insert("counter".into(), Value::Int(0));
+    seed.insert("counter".to_string(), Value::Int(0));
     peer.lock()
         .unwrap()
         .insert("id".to_string(), rmp_serde::to_vec(&seed).unwrap());
@@ -161,7 +161,7 @@ fn cycles(c: &mut Criterion) {
                         Some(Value::Int(n)) => *n,
                         _ => 0,
                     };
-                    data.insert("counter".into(), Value::Int(n + 1));
+                    data.insert("counter".to_string(), Value::Int(n + 1));
                     txn.put(
                         db,
                         b"id",

@@ -5,11 +5,14 @@
 //! decoder searches and shifts per key; here decoding is a push per pair (the
 //! encoding already lists keys in order, so one check per pair confirms it),
 //! a lookup is a binary search over contiguous pairs, and there is one
-//! allocation for the lot. The methods are the `BTreeMap` ones the code uses,
-//! with the same meaning.
+//! allocation for the lot. Keys are [`CompactString`]s, held inline up to 24
+//! bytes, so a decode allocates nothing for them and a lookup compares them
+//! where they lie. The methods are the `BTreeMap` ones the code uses, with
+//! the same meaning.
 
 use std::fmt;
 
+pub use compact_str::CompactString;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -19,7 +22,7 @@ use crate::value::Value;
 #[derive(Clone, Default, PartialEq)]
 pub struct Data {
     /// Sorted by key, no key twice.
-    pairs: Vec<(String, Value)>,
+    pairs: Vec<(CompactString, Value)>,
 }
 
 impl Data {
@@ -60,7 +63,8 @@ impl Data {
     }
 
     /// Sets `key` to `value`; returns the value it replaced.
-    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+    pub fn insert(&mut self, key: impl Into<CompactString>, value: Value) -> Option<Value> {
+        let key = key.into();
         match self.position(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.pairs[i].1, value)),
             Err(i) => {
@@ -82,28 +86,28 @@ impl Data {
     }
 
     /// The (key, value) pairs in key order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &Value)> + ExactSizeIterator {
-        self.pairs.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &Value)> + ExactSizeIterator {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// The keys in order.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
-        self.pairs.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        self.pairs.iter().map(|(k, _)| k.as_str())
     }
 
     /// The pairs as a slice, in key order.
-    pub fn as_slice(&self) -> &[(String, Value)] {
+    pub fn as_slice(&self) -> &[(CompactString, Value)] {
         &self.pairs
     }
 
     /// Builds from pairs in any order; a repeated key keeps its last value.
-    fn from_pairs(mut pairs: Vec<(String, Value)>) -> Self {
+    fn from_pairs(mut pairs: Vec<(CompactString, Value)>) -> Self {
         let sorted_unique = pairs.windows(2).all(|w| w[0].0 < w[1].0);
         if !sorted_unique {
             // Stable, so equal keys stay in arrival order; then the last of
             // each run is kept, as inserting one by one would.
             pairs.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut kept: Vec<(String, Value)> = Vec::with_capacity(pairs.len());
+            let mut kept: Vec<(CompactString, Value)> = Vec::with_capacity(pairs.len());
             for pair in pairs {
                 match kept.last_mut() {
                     Some(last) if last.0 == pair.0 => *last = pair,
@@ -122,26 +126,26 @@ impl fmt::Debug for Data {
     }
 }
 
-impl FromIterator<(String, Value)> for Data {
-    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
-        Data::from_pairs(iter.into_iter().collect())
+impl<K: Into<CompactString>> FromIterator<(K, Value)> for Data {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Self {
+        Data::from_pairs(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 }
 
 impl<'a> IntoIterator for &'a Data {
-    type Item = (&'a String, &'a Value);
+    type Item = (&'a str, &'a Value);
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, Value)>,
-        fn(&'a (String, Value)) -> (&'a String, &'a Value),
+        std::slice::Iter<'a, (CompactString, Value)>,
+        fn(&'a (CompactString, Value)) -> (&'a str, &'a Value),
     >;
     fn into_iter(self) -> Self::IntoIter {
-        self.pairs.iter().map(|(k, v)| (k, v))
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v))
     }
 }
 
 impl IntoIterator for Data {
-    type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type Item = (CompactString, Value);
+    type IntoIter = std::vec::IntoIter<(CompactString, Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.pairs.into_iter()
     }
@@ -167,7 +171,7 @@ impl<'de> Deserialize<'de> for Data {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
                 let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(256));
-                while let Some(pair) = map.next_entry::<String, Value>()? {
+                while let Some(pair) = map.next_entry::<CompactString, Value>()? {
                     pairs.push(pair);
                 }
                 Ok(Data::from_pairs(pairs))
@@ -184,14 +188,11 @@ mod tests {
     #[test]
     fn behaves_like_a_sorted_map() {
         let mut d = Data::new();
-        assert_eq!(d.insert("b".into(), Value::Int(2)), None);
-        assert_eq!(d.insert("a".into(), Value::Int(1)), None);
-        assert_eq!(d.insert("c".into(), Value::Int(3)), None);
-        assert_eq!(d.insert("b".into(), Value::Int(20)), Some(Value::Int(2)));
-        assert_eq!(
-            d.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["a", "b", "c"]
-        );
+        assert_eq!(d.insert("b", Value::Int(2)), None);
+        assert_eq!(d.insert("a", Value::Int(1)), None);
+        assert_eq!(d.insert(String::from("c"), Value::Int(3)), None);
+        assert_eq!(d.insert("b", Value::Int(20)), Some(Value::Int(2)));
+        assert_eq!(d.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(d.get("b"), Some(&Value::Int(20)));
         assert!(d.contains_key("c") && !d.contains_key("d"));
         *d.get_mut("c").unwrap() = Value::Nil;
@@ -206,7 +207,7 @@ mod tests {
     fn built_from_any_order_the_last_repeat_wins() {
         let d: Data = [("b", 1), ("a", 2), ("b", 3), ("c", 4), ("a", 5)]
             .into_iter()
-            .map(|(k, v)| (k.to_string(), Value::Int(v)))
+            .map(|(k, v)| (k, Value::Int(v)))
             .collect();
         let pairs: Vec<_> = d.into_iter().collect();
         assert_eq!(

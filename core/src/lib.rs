@@ -69,7 +69,7 @@ pub use error::{Error, Result};
 pub use id::{SessionId, ID_LEN};
 pub use manager::{PageOptions, Request, SessionManager};
 pub use options::{Options, SameSite, Transport};
-pub use record::{Changes, Data, Record, FORMAT_VERSION};
+pub use record::{Changes, CompactString, Data, Record, FORMAT_VERSION};
 pub use session::{CommitResult, Session};
 pub use store::{
     clean_store, merge, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore, MemoryStore,

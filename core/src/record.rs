@@ -9,7 +9,7 @@ use crate::value::Value;
 /// The record format this version writes (and the only one it reads).
 pub const FORMAT_VERSION: u8 = 1;
 
-pub use crate::data::Data;
+pub use crate::data::{CompactString, Data};
 
 /// What a store keeps for one session id.
 ///
@@ -141,7 +141,7 @@ pub struct Changes {
     /// Keys set (`Some`) or removed (`None`), last write wins; sorted by key
     /// and unique. A sorted vector rather than a map: a request changes a
     /// few keys, and this costs one small allocation instead of a tree node.
-    keys: Vec<(String, Option<Value>)>,
+    keys: Vec<(CompactString, Option<Value>)>,
 }
 
 impl Changes {
@@ -151,16 +151,16 @@ impl Changes {
     }
 
     /// Records `key = value`.
-    pub fn set(&mut self, key: String, value: Value) {
-        self.put(key, Some(value));
+    pub fn set(&mut self, key: impl Into<CompactString>, value: Value) {
+        self.put(key.into(), Some(value));
     }
 
     /// Records the removal of `key`.
-    pub fn remove(&mut self, key: String) {
-        self.put(key, None);
+    pub fn remove(&mut self, key: impl Into<CompactString>) {
+        self.put(key.into(), None);
     }
 
-    fn put(&mut self, key: String, change: Option<Value>) {
+    fn put(&mut self, key: CompactString, change: Option<Value>) {
         match self.position(&key) {
             Ok(i) => self.keys[i].1 = change,
             Err(i) => self.keys.insert(i, (key, change)),
@@ -190,7 +190,7 @@ impl Changes {
     }
 
     /// The changes as stored: (key, new value or `None`) in key order.
-    pub fn as_slice(&self) -> &[(String, Option<Value>)] {
+    pub fn as_slice(&self) -> &[(CompactString, Option<Value>)] {
         &self.keys
     }
 
@@ -246,8 +246,8 @@ mod tests {
 
     fn record() -> Record {
         let mut data = Data::new();
-        data.insert("visited".into(), Value::Int(3));
-        data.insert("name".into(), Value::Str("ada".into()));
+        data.insert("visited", Value::Int(3));
+        data.insert("name", Value::Str("ada".into()));
         Record::new(1000.0, 2000.0, data)
     }
 
@@ -309,17 +309,17 @@ mod tests {
     fn changes_apply_sets_removes_and_clear() {
         let mut data = record().data;
         let mut c = Changes::default();
-        c.set("a".into(), Value::Int(1));
-        c.remove("name".into());
+        c.set("a", Value::Int(1));
+        c.remove("name");
         c.apply_to(&mut data);
         assert_eq!(data.get("a"), Some(&Value::Int(1)));
         assert!(!data.contains_key("name"));
         assert!(data.contains_key("visited"));
 
         let mut c = Changes::default();
-        c.set("x".into(), Value::Nil);
+        c.set("x", Value::Nil);
         c.clear();
-        c.set("y".into(), Value::Bool(true));
+        c.set("y", Value::Bool(true));
         c.apply_to(&mut data);
         assert_eq!(data.len(), 1);
         assert_eq!(data.get("y"), Some(&Value::Bool(true)));

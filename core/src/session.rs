@@ -8,7 +8,7 @@ use crate::http::{set_cookie, set_cookie_with, CookieAttributes};
 use crate::id::SessionId;
 use crate::manager::SessionManager;
 use crate::options::Transport;
-use crate::record::{Data, Record};
+use crate::record::{CompactString, Data, Record};
 use crate::store::{CommitOutcome, Update};
 use crate::value::Value;
 use crate::view::{SessionIter, View};
@@ -145,7 +145,7 @@ impl Session {
     }
 
     /// Sets `key` to `value`.
-    pub fn set(&mut self, key: impl Into<String>, value: Value) {
+    pub fn set(&mut self, key: impl Into<CompactString>, value: Value) {
         self.view.set(key.into(), value);
     }
 

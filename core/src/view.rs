@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::iter::Peekable;
 use std::sync::Arc;
 
-use crate::record::{Changes, Data, Record};
+use crate::record::{Changes, CompactString, Data, Record};
 use crate::value::Value;
 
 /// The loaded record (shared, never changed through the view) plus the
@@ -60,7 +60,7 @@ impl View {
     }
 
     /// Sets `key` to `value`.
-    pub fn set(&mut self, key: String, value: Value) {
+    pub fn set(&mut self, key: impl Into<CompactString>, value: Value) {
         self.changes.set(key, value);
     }
 
@@ -71,7 +71,7 @@ impl View {
             None => self.base_data()?.get(key).cloned(),
         };
         if old.is_some() {
-            self.changes.remove(key.to_owned());
+            self.changes.remove(key);
         }
         old
     }
@@ -134,8 +134,8 @@ impl View {
 /// Iterator over a session's (key, value) pairs in key order: the loaded
 /// record's pairs merged with this request's changes.
 pub struct SessionIter<'a> {
-    base: Option<Peekable<std::slice::Iter<'a, (String, Value)>>>,
-    changes: Peekable<std::slice::Iter<'a, (String, Option<Value>)>>,
+    base: Option<Peekable<std::slice::Iter<'a, (CompactString, Value)>>>,
+    changes: Peekable<std::slice::Iter<'a, (CompactString, Option<Value>)>>,
 }
 
 impl<'a> Iterator for SessionIter<'a> {
@@ -190,8 +190,8 @@ mod tests {
     #[test]
     fn reads_see_changes_over_the_base_in_key_order() {
         let mut view = loaded(&[("a", 1), ("c", 3), ("e", 5)]);
-        view.set("b".into(), Value::Int(2));
-        view.set("c".into(), Value::Int(30));
+        view.set("b", Value::Int(2));
+        view.set("c", Value::Int(30));
         assert_eq!(view.remove("e"), Some(Value::Int(5)));
         assert_eq!(view.remove("zz"), None);
         assert_eq!(
@@ -211,7 +211,7 @@ mod tests {
         view.clear();
         assert_eq!(view.len(), 0);
         assert_eq!(view.get("a"), None);
-        view.set("b".into(), Value::Int(20));
+        view.set("b", Value::Int(20));
         assert_eq!(pairs(&view), vec![("b".into(), 20)]);
     }
 
@@ -219,7 +219,7 @@ mod tests {
     fn settle_folds_changes_without_touching_a_shared_base() {
         let base = Arc::new(Record::new(0.0, 10.0, Data::new()));
         let mut view = View::new(Some(base.clone()));
-        view.set("a".into(), Value::Int(1));
+        view.set("a", Value::Int(1));
         view.settle(None, || unreachable!("the view has a base"));
         assert!(view.changes().is_empty());
         assert_eq!(view.get("a"), Some(&Value::Int(1)));
@@ -232,9 +232,9 @@ mod tests {
     #[test]
     fn settle_adopts_the_stored_record() {
         let mut view = loaded(&[("a", 1)]);
-        view.set("b".into(), Value::Int(2));
+        view.set("b", Value::Int(2));
         let mut stored = Record::new(0.0, 10.0, Data::new());
-        stored.data.insert("z".into(), Value::Int(26));
+        stored.data.insert("z", Value::Int(26));
         view.settle(Some(Arc::new(stored)), || unreachable!());
         assert_eq!(pairs(&view), vec![("z".into(), 26)]);
     }

@@ -131,7 +131,7 @@ fn pooled_connections_survive_a_restart_without_a_failed_request() {
     server.restart();
     // The pooled connection is dead: the store notices and retries on a new one.
     let mut c = Changes::default();
-    c.set("k".into(), Value::Int(1));
+    c.set("k", Value::Int(1));
     let update = Update {
         changes: &c,
         now: T0,
@@ -182,11 +182,8 @@ fn the_layout_is_one_hash_per_session_with_a_ttl() {
     let store = RedisStore::open(&server.url()).unwrap();
     let id = SessionId::generate();
     let mut c = Changes::default();
-    c.set(
-        "m:v".into(),
-        Value::Str("a user key named like metadata".into()),
-    );
-    c.set("n".into(), Value::Int(7));
+    c.set("m:v", Value::Str("a user key named like metadata".into()));
+    c.set("n", Value::Int(7));
     let update = Update {
         changes: &c,
         now: T0,
@@ -237,7 +234,7 @@ fn the_layout_is_one_hash_per_session_with_a_ttl() {
         .query(&mut con)
         .unwrap();
     let mut c = Changes::default();
-    c.remove("n".into());
+    c.remove("n");
     let update = Update {
         changes: &c,
         now: T0 + 1.0,

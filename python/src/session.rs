@@ -91,19 +91,19 @@ impl Session {
         Ok(Some(obj))
     }
 
-    fn store(&mut self, py: Python<'_>, key: String, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn store(&mut self, py: Python<'_>, key: &str, obj: &Bound<'_, PyAny>) -> PyResult<()> {
         let value = to_value(obj, self.pickle(py))?;
         if is_mutable(&value) {
             let encoded = value.to_msgpack();
             self.handed.insert(
-                key.clone(),
+                key.to_owned(),
                 Handed {
                     obj: obj.clone().unbind(),
                     encoded,
                 },
             );
         } else if !self.handed.is_empty() {
-            self.handed.remove(&key);
+            self.handed.remove(key);
         }
         self.core.set(key, value);
         Ok(())
@@ -160,8 +160,7 @@ impl Session {
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let k = key_str(key)?;
-        self.store(py, k, value)
+        self.store(py, key_ref(key)?, value)
     }
 
     fn __delitem__(&mut self, key: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -229,7 +228,7 @@ impl Session {
             return Ok(v);
         }
         let default = default.unwrap_or_else(|| py.None().into_bound(py));
-        self.store(py, k, &default)?;
+        self.store(py, &k, &default)?;
         Ok(default)
     }
 
@@ -285,17 +284,17 @@ impl Session {
                 for key in other.call_method0("keys")?.try_iter()? {
                     let key = key?;
                     let value = other.get_item(&key)?;
-                    self.store(py, key_str(&key)?, &value)?;
+                    self.store(py, key_ref(&key)?, &value)?;
                 }
             } else {
                 for item in other.try_iter()? {
                     let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
-                    self.store(py, key_str(&key)?, &value)?;
+                    self.store(py, key_ref(&key)?, &value)?;
                 }
             }
         }
         for (key, value) in kwargs.into_iter().flat_map(|d| d.iter()) {
-            self.store(py, key_str(&key)?, &value)?;
+            self.store(py, key_ref(&key)?, &value)?;
         }
         Ok(())
     }

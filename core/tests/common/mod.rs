@@ -197,10 +197,10 @@ macro_rules! store_suite {
                     )
                     .unwrap();
                 let mut first = Changes::default();
-                first.set("a".into(), Value::Int(1));
+                first.set("a", Value::Int(1));
                 let mut second = Changes::default();
-                second.set("b".into(), Value::Int(2));
-                second.remove("nothing".into());
+                second.set("b", Value::Int(2));
+                second.remove("nothing");
                 let u1 = Update {
                     base_accessed: Some(0.0),
                     ..update(&first, 10.0, 1010.0, false)
@@ -231,7 +231,7 @@ macro_rules! store_suite {
                 let (store, _g) = make();
                 let id = SessionId::generate();
                 let mut c = Changes::default();
-                c.set("k".into(), Value::Bool(true));
+                c.set("k", Value::Bool(true));
                 assert_eq!(
                     store.commit(&id, &update(&c, 0.0, 100.0, false)).unwrap(),
                     CommitOutcome::NotFound
