@@ -10,19 +10,42 @@ use std::cell::RefCell;
 ///
 /// Pairs are split on `;`, surrounding whitespace is trimmed and one pair of
 /// double quotes around a value is removed. Values are not percent-decoded
-/// (RFC 6265 gives cookie values no encoding). Pairs without `=` are skipped.
+/// (RFC 6265 gives cookie values no encoding). Pairs without `=` are skipped,
+/// and so is every pair when `name` holds `=` or `;` (no cookie name can).
 pub fn cookie_values<'a>(header: &'a [u8], name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-    header.split(|&b| b == b';').filter_map(move |pair| {
-        let eq = pair.iter().position(|&b| b == b'=')?;
-        let (key, value) = (trim(&pair[..eq]), trim(&pair[eq + 1..]));
-        if key != name.as_bytes() {
-            return None;
+    let possible = !name.bytes().any(|b| b == b'=' || b == b';');
+    let mut rest = possible.then_some(header);
+    std::iter::from_fn(move || loop {
+        let text = rest?;
+        let (pair, next) = match memchr::memchr(b';', text) {
+            Some(i) => (&text[..i], Some(&text[i + 1..])),
+            None => (text, None),
+        };
+        rest = next;
+        if let Some(value) = cookie_value(pair, name.as_bytes()) {
+            return Some(value);
         }
-        Some(match value {
-            [b'"', inner @ .., b'"'] => inner,
-            other => other,
-        })
     })
+}
+
+/// The value of one `name=value` pair, if its name is `name`. (The name is
+/// matched as a prefix, so other cookies are passed over without scanning
+/// for their `=`.)
+fn cookie_value<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let after_name = trim_start(pair).strip_prefix(name)?;
+    let value = trim(trim_start(after_name).strip_prefix(b"=")?);
+    Some(match value {
+        [b'"', inner @ .., b'"'] => inner,
+        other => other,
+    })
+}
+
+fn trim_start(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    &bytes[start..]
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
@@ -225,6 +248,38 @@ mod tests {
         assert_eq!(found, vec![&b"x"[..], &b"y"[..]]);
         assert_eq!(cookie_values(b"", "a").count(), 0);
         assert_eq!(cookie_values(b"\xff\xfe=\x00", "a").count(), 0);
+    }
+
+    /// The definition `cookie_values` must agree with: split on `;`, the
+    /// name is what precedes the first `=`, both sides trimmed.
+    fn reference_cookie_values<'a>(header: &'a [u8], name: &'a str) -> Vec<&'a [u8]> {
+        header
+            .split(|&b| b == b';')
+            .filter_map(|pair| {
+                let eq = pair.iter().position(|&b| b == b'=')?;
+                let (key, value) = (trim(&pair[..eq]), trim(&pair[eq + 1..]));
+                (key == name.as_bytes()).then_some(match value {
+                    [b'"', inner @ .., b'"'] => inner,
+                    other => other,
+                })
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cookie_values_agree_with_the_definition(
+            header in proptest::collection::vec(
+                proptest::sample::select(b"ab =;\" \t\r\n\x0cx\xff".to_vec()), 0..40),
+            name in "[ab=; ]{0,3}",
+        ) {
+            let found: Vec<&[u8]> = cookie_values(&header, &name).collect();
+            if name.contains('=') || name.contains(';') {
+                proptest::prop_assert!(found.is_empty());
+            } else {
+                proptest::prop_assert_eq!(found, reference_cookie_values(&header, &name));
+            }
+        }
     }
 
     #[test]
