@@ -18,6 +18,9 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::value::Value;
 
+/// Up to this many keys, lookups scan (see `Data::find`).
+pub(crate) const SCAN_UP_TO: usize = 16;
+
 /// A session's data: string keys to [`Value`]s, in key order, keys unique.
 #[derive(Clone, Default, PartialEq)]
 pub struct Data {
@@ -31,8 +34,19 @@ impl Data {
         Data::default()
     }
 
+    /// Where `key` is, or where it would go.
     fn position(&self, key: &str) -> Result<usize, usize> {
         self.pairs.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// Where `key` is. A session holds few keys: a scan that compares
+    /// lengths first rejects most of them without comparing bytes, which
+    /// beats a binary search's ordered comparisons until keys are many.
+    fn find(&self, key: &str) -> Option<usize> {
+        if self.pairs.len() > SCAN_UP_TO {
+            return self.position(key).ok();
+        }
+        self.pairs.iter().position(|(k, _)| k.as_str() == key)
     }
 
     /// Number of keys.
@@ -47,19 +61,19 @@ impl Data {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        let i = self.position(key).ok()?;
+        let i = self.find(key)?;
         Some(&self.pairs[i].1)
     }
 
     /// The value of `key`, to change in place.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        let i = self.position(key).ok()?;
+        let i = self.find(key)?;
         Some(&mut self.pairs[i].1)
     }
 
     /// True when `key` is set.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.position(key).is_ok()
+        self.find(key).is_some()
     }
 
     /// Sets `key` to `value`; returns the value it replaced.
@@ -76,7 +90,7 @@ impl Data {
 
     /// Removes `key`; returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let i = self.position(key).ok()?;
+        let i = self.find(key)?;
         Some(self.pairs.remove(i).1)
     }
 
@@ -201,6 +215,27 @@ mod tests {
         assert_eq!(d.len(), 2);
         d.clear();
         assert!(d.is_empty());
+    }
+
+    #[test]
+    fn lookups_agree_below_and_above_the_scan_limit() {
+        for n in [SCAN_UP_TO - 1, SCAN_UP_TO, SCAN_UP_TO + 1, 3 * SCAN_UP_TO] {
+            let mut d = Data::new();
+            // Inserted in a scrambled order, keys of several lengths.
+            for i in (0..n).map(|i| (i * 7) % n) {
+                d.insert(format!("k{}", i * 13), Value::Int(i as i64));
+            }
+            assert_eq!(d.len(), n);
+            assert!(d.keys().zip(d.keys().skip(1)).all(|(a, b)| a < b));
+            for i in 0..n {
+                let key = format!("k{}", i * 13);
+                assert_eq!(d.get(&key), Some(&Value::Int(i as i64)), "{key} of {n}");
+                assert!(d.contains_key(&key));
+            }
+            assert_eq!(d.get("k1"), None);
+            assert_eq!(d.remove("k0"), Some(Value::Int(0)));
+            assert!(!d.contains_key("k0") && d.len() == n - 1);
+        }
     }
 
     #[test]

@@ -171,16 +171,24 @@ impl Changes {
         self.keys.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
+    /// Where `key` is (a scan while few, as in [`Data`]).
+    fn find(&self, key: &str) -> Option<usize> {
+        if self.keys.len() > crate::data::SCAN_UP_TO {
+            return self.position(key).ok();
+        }
+        self.keys.iter().position(|(k, _)| k.as_str() == key)
+    }
+
     /// The change recorded for `key`: `Some(Some(value))` set,
     /// `Some(None)` removed, `None` untouched.
     pub fn get(&self, key: &str) -> Option<Option<&Value>> {
-        let i = self.position(key).ok()?;
+        let i = self.find(key)?;
         Some(self.keys[i].1.as_ref())
     }
 
     /// The change recorded for `key`, to change it in place.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Option<Value>> {
-        let i = self.position(key).ok()?;
+        let i = self.find(key)?;
         Some(&mut self.keys[i].1)
     }
 

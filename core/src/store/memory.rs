@@ -22,17 +22,35 @@ const SHARDS: usize = 32;
 #[derive(Default)]
 struct Shard {
     records: HashMap<SessionId, Arc<Record>, foldhash::fast::RandomState>,
-    /// (expiry key, id) for every record: clean and eviction take from the front.
-    by_expiry: BTreeSet<([u8; 8], SessionId)>,
+    /// (expiry, id) for every record, as integers (compared in an
+    /// instruction, where byte arrays take a memcmp call): clean and
+    /// eviction take from the front.
+    by_expiry: BTreeSet<IndexKey>,
+}
+
+/// A record's place in the expiry order: the bits of its expiry (which sort
+/// like the time, see `expiry_key`) and its id.
+type IndexKey = (u64, u128);
+
+fn index_key(expires_at: f64, id: &SessionId) -> IndexKey {
+    (
+        u64::from_be_bytes(expiry_key(expires_at)),
+        u128::from_be_bytes(*id.as_bytes()),
+    )
+}
+
+fn id_of(key: &IndexKey) -> SessionId {
+    SessionId::from_bytes(key.1.to_be_bytes())
 }
 
 impl Shard {
     fn insert(&mut self, id: SessionId, record: Arc<Record>) -> bool {
-        self.by_expiry.insert((expiry_key(record.expires_at), id));
+        let new_key = index_key(record.expires_at, &id);
+        self.by_expiry.insert(new_key);
         match self.records.insert(id, record) {
             Some(old) => {
-                let old_key = (expiry_key(old.expires_at), id);
-                if old_key.0 != expiry_key(self.records[&id].expires_at) {
+                let old_key = index_key(old.expires_at, &id);
+                if old_key != new_key {
                     self.by_expiry.remove(&old_key);
                 }
                 false
@@ -43,7 +61,7 @@ impl Shard {
 
     fn remove(&mut self, id: &SessionId) -> Option<Arc<Record>> {
         let old = self.records.remove(id)?;
-        self.by_expiry.remove(&(expiry_key(old.expires_at), *id));
+        self.by_expiry.remove(&index_key(old.expires_at, id));
         Some(old)
     }
 }
@@ -106,14 +124,14 @@ impl MemoryStore {
                 .enumerate()
                 .filter_map(|(i, shard)| {
                     let shard = shard.read();
-                    let first = shard.by_expiry.iter().find(|(_, id)| id != keep)?;
+                    let first = shard.by_expiry.iter().find(|k| id_of(k) != *keep)?;
                     Some((first.0, i))
                 })
                 .min();
             let Some((_, index)) = victim else { return };
             let mut shard = self.shards[index].write();
-            let first = shard.by_expiry.iter().find(|(_, id)| id != keep).copied();
-            if let Some((_, id)) = first {
+            let first = shard.by_expiry.iter().find(|k| id_of(k) != *keep).copied();
+            if let Some(id) = first.as_ref().map(id_of) {
                 shard.remove(&id);
                 self.len.fetch_sub(1, Ordering::Relaxed);
                 self.counters.count_evicted(1);
@@ -160,11 +178,11 @@ impl Store for MemoryStore {
         let mut removed = 0;
         for shard in &self.shards {
             let mut shard = shard.write();
-            while let Some(&(key, id)) = shard.by_expiry.first() {
-                if f64::from_bits(u64::from_be_bytes(key)) > now {
+            while let Some(&key) = shard.by_expiry.first() {
+                if f64::from_bits(key.0) > now {
                     break;
                 }
-                shard.remove(&id);
+                shard.remove(&id_of(&key));
                 removed += 1;
             }
         }
@@ -200,13 +218,13 @@ impl Store for MemoryStore {
                 if loaded.as_ref().is_some_and(|l| Arc::ptr_eq(l, record)) {
                     *loaded = None;
                 }
-                let old_key = expiry_key(record.expires_at);
+                let old_key = index_key(record.expires_at, id);
                 let outcome = merge_into(Arc::make_mut(record), update);
-                let new_key = expiry_key(record.expires_at);
+                let new_key = index_key(record.expires_at, id);
                 let shared = Arc::clone(record);
                 if old_key != new_key {
-                    shard.by_expiry.remove(&(old_key, *id));
-                    shard.by_expiry.insert((new_key, *id));
+                    shard.by_expiry.remove(&old_key);
+                    shard.by_expiry.insert(new_key);
                 }
                 drop(guard);
                 self.counters.count_commit(outcome);
