@@ -439,7 +439,8 @@ fn apply_commit(
 fn clean_batch(txn: &mut RwTransaction<'_>, shared: &SharedEnv, now: f64) -> Result<(u64, bool)> {
     let mut due = take_due_entries(txn, shared, now)?;
     let more = due.len() == CLEAN_BATCH;
-    due.sort_unstable_by_key(|(_, id)| *id);
+    // Stable: two entries of one id stay in index order.
+    due.sort_by_key(|(_, id)| *id);
     let removed = remove_current_records(txn, shared, &due)?;
     Ok((removed, more))
 }
@@ -547,4 +548,190 @@ fn remove_current_records(
         }
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Data;
+
+    fn nosync(dir: &Path) -> DbmStore {
+        let options = DbmOptions {
+            durable: false,
+            ..Default::default()
+        };
+        DbmStore::open_with(dir, options).unwrap()
+    }
+
+    fn record(expires_at: f64, n: i64) -> Record {
+        let mut data = Data::new();
+        data.insert("n", n.into());
+        Record::new(0.0, expires_at, data)
+    }
+
+    type Filled = (DbmStore, Vec<SessionId>, Vec<(SessionId, f64)>);
+
+    /// A store in `dir` with `expired` records due by `NOW` (their expiries
+    /// spread over time, so a batch's ids fall all over the records) and
+    /// `live` records beside them, written through a non-durable store, then
+    /// opened again with `options`; returns (store, expired ids, live ids
+    /// with their expiries).
+    fn filled(dir: &Path, options: DbmOptions, expired: usize, live: usize) -> Filled {
+        let store = nosync(dir);
+        let dead: Vec<_> = (0..expired).map(|_| SessionId::generate()).collect();
+        let alive: Vec<_> = (0..live)
+            .map(|i| (SessionId::generate(), NOW + 1.0 + (i % 97) as f64))
+            .collect();
+        for (i, id) in dead.iter().enumerate() {
+            store.save(id, &record((i % 89) as f64, i as i64)).unwrap();
+        }
+        for (i, (id, expires)) in alive.iter().enumerate() {
+            store.save(id, &record(*expires, i as i64)).unwrap();
+        }
+        drop(store); // the last store of `dir`: its environment closes
+        (DbmStore::open_with(dir, options).unwrap(), dead, alive)
+    }
+
+    const NOSYNC: DbmOptions = DbmOptions {
+        map_size: 1 << 30,
+        durable: false,
+    };
+
+    const NOW: f64 = 1000.0;
+
+    /// The index holds exactly `live` (each with its current expiry) and
+    /// the records are exactly those.
+    fn assert_exactly(store: &DbmStore, live: &[(SessionId, f64)]) {
+        let mut want = live.to_vec();
+        want.sort_by_key(|(id, _)| *id);
+        assert_eq!(store.list().unwrap(), want, "index = the live records");
+        assert_eq!(store.len().unwrap(), live.len() as u64);
+        for (id, expires) in live {
+            assert_eq!(store.load(id, NOW).unwrap().unwrap().expires_at, *expires);
+        }
+    }
+
+    #[test]
+    fn clean_removes_exactly_the_expired_over_many_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, dead, mut alive) = filled(dir.path(), NOSYNC, 3 * CLEAN_BATCH + 123, 4000);
+        // A due stale entry: a record moved from a due expiry to a live one.
+        let moved = dead[7];
+        store.save(&moved, &record(NOW + 50.0, 0)).unwrap();
+        alive.push((moved, NOW + 50.0));
+        // Two due entries for one record (its expiry moved, still due).
+        store.save(&dead[8], &record(NOW - 1.0, 0)).unwrap();
+        // An unreadable record with a due entry: removed with it.
+        store.put_raw_for_tests(&dead[9], b"not a record").unwrap();
+        // A logout removes the record and its entry; an unreadable record's
+        // entry stays, for clean to drop (the record is not there to remove).
+        store.delete(&dead[10]).unwrap();
+        store.put_raw_for_tests(&dead[11], b"not a record").unwrap();
+        store.delete(&dead[11]).unwrap();
+
+        let mut seen = Vec::new();
+        let removed = store.clean_with_progress(NOW, |n| seen.push(n)).unwrap();
+        assert_eq!(
+            removed,
+            dead.len() as u64 - 3,
+            "all but the moved and the deleted"
+        );
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]) && seen.last() == Some(&removed));
+        assert!(dead
+            .iter()
+            .filter(|id| **id != moved)
+            .all(|id| store.load_any(id).unwrap().is_none()));
+        assert_exactly(&store, &alive);
+        assert_eq!(store.clean(NOW).unwrap(), 0, "clean is idempotent");
+    }
+
+    #[test]
+    fn writes_between_batches_are_kept() {
+        // LMDB runs one write transaction at a time: other writers can only
+        // come between two batches. Do it there, every time.
+        let dir = tempfile::tempdir().unwrap();
+        let (store, dead, mut alive) = filled(dir.path(), NOSYNC, 2 * CLEAN_BATCH + 10, 100);
+        let mut added_dead = 0u64;
+        let mut kept = Vec::new();
+        let removed = store
+            .clean_with_progress(NOW, |_| {
+                // A new live session, and a logout of a live one.
+                let id = SessionId::generate();
+                store.save(&id, &record(NOW + 10.0, 1)).unwrap();
+                alive.push((id, NOW + 10.0));
+                let (gone, _) = alive.swap_remove(0);
+                assert!(store.delete(&gone).unwrap());
+                // A session already due, for a later batch of this clean.
+                store
+                    .save(&SessionId::generate(), &record(NOW - 5.0, 2))
+                    .unwrap();
+                added_dead += 1;
+                // A due session not yet cleaned, revived by a save.
+                let due =
+                    |id: &&SessionId| !kept.contains(*id) && store.load_any(id).unwrap().is_some();
+                if let Some(id) = dead.iter().find(due) {
+                    store.save(id, &record(NOW + 20.0, 3)).unwrap();
+                    alive.push((*id, NOW + 20.0));
+                    kept.push(*id);
+                }
+            })
+            .unwrap();
+        // The last batch's call adds one more due session, for the next clean.
+        assert_eq!(store.clean(NOW).unwrap(), 1);
+        assert_eq!(
+            removed + 1,
+            dead.len() as u64 - kept.len() as u64 + added_dead
+        );
+        assert_exactly(&store, &alive);
+    }
+
+    #[test]
+    fn clean_beside_writing_threads_removes_exactly_the_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let durable = DbmOptions::default();
+        let (store, dead, mut alive) = filled(dir.path(), durable, 2 * CLEAN_BATCH + 10, 500);
+        let (removed, written) = std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..3)
+                .map(|t| {
+                    let (store, alive) = (&store, &alive);
+                    scope.spawn(move || {
+                        let mut mine = Vec::new();
+                        for i in 0..300 {
+                            // New sessions, and rewrites of live ones.
+                            let id = SessionId::generate();
+                            store.save(&id, &record(NOW + 30.0, i)).unwrap();
+                            mine.push((id, NOW + 30.0));
+                            let (id, expires) = alive[(t * 300 + i as usize) % alive.len()];
+                            store.save(&id, &record(expires, i)).unwrap();
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            let removed = store.clean(NOW).unwrap();
+            let written: Vec<_> = writers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect();
+            (removed, written)
+        });
+        assert_eq!(removed, dead.len() as u64);
+        alive.extend(written);
+        assert_exactly(&store, &alive);
+    }
+
+    #[test]
+    fn a_durable_clean_is_on_disk_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let alive = {
+            let durable = DbmOptions::default();
+            let (store, dead, alive) = filled(dir.path(), durable, CLEAN_BATCH + 10, 300);
+            assert_eq!(store.clean(NOW).unwrap(), dead.len() as u64);
+            alive
+        };
+        // Every store of the directory is gone: this opens the files again.
+        let store = DbmStore::open(dir.path()).unwrap();
+        assert_exactly(&store, &alive);
+        assert_eq!(store.clean(NOW).unwrap(), 0);
+    }
 }
