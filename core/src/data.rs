@@ -115,8 +115,8 @@ impl Data {
     }
 
     /// Builds from pairs in any order; a repeated key keeps its last value.
-    fn from_pairs(mut pairs: Vec<(CompactString, Value)>) -> Self {
-        let sorted_unique = pairs.windows(2).all(|w| w[0].0 < w[1].0);
+    pub(crate) fn from_pairs(mut pairs: Vec<(CompactString, Value)>) -> Self {
+        let sorted_unique = pairs.windows(2).all(|w| w[0].0.as_str() < w[1].0.as_str());
         if !sorted_unique {
             // Stable, so equal keys stay in arrival order; then the last of
             // each run is kept, as inserting one by one would.

@@ -54,6 +54,7 @@
 mod clock;
 mod data;
 mod error;
+mod fast_decode;
 pub mod http;
 mod id;
 mod manager;

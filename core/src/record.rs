@@ -91,6 +91,15 @@ impl Record {
     /// Decodes a record, refusing trailing bytes, other format versions and
     /// non-numeric times (see [`Record`] for what else it accepts).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
+        match crate::fast_decode::decode_record(bytes) {
+            Some(record) => Ok(record),
+            None => Self::decode_with_serde(bytes),
+        }
+    }
+
+    /// The general decoder: every form [`Record::decode`] accepts, and the
+    /// reason when it refuses.
+    pub(crate) fn decode_with_serde(bytes: &[u8]) -> Result<Self> {
         // Reading from the slice itself: strings are copied once, into
         // their String, instead of first into a scratch buffer (what the
         // io::Read path does, and half the cost of a decode).

@@ -1,0 +1,248 @@
+//! A direct MessagePack reader for records in the exact layout this version
+//! writes (see [`Record`]), used before the serde decoder.
+//!
+//! Why: on a read-only request from Python to a `DbmStore`, serde's generic
+//! machinery (visitors, a deserializer per value, a UTF-8 check per call
+//! site) was a fifth of the whole request. This reader walks the bytes once.
+//! It takes only what it recognises exactly and returns `None` for anything
+//! else (a record as a map, integer times, a key that is not a string, bad
+//! UTF-8, trailing bytes, deep nesting): [`Record::decode`] then asks the
+//! serde decoder, which is lenient where it should be and says what is
+//! wrong. So for any input this reader either agrees with serde or stays
+//! out (a property test checks both on generated and arbitrary bytes).
+
+use crate::data::{CompactString, Data};
+use crate::record::{Record, FORMAT_VERSION};
+use crate::value::Value;
+
+/// Nesting beyond this is left to the serde decoder (which has its own limit).
+const MAX_DEPTH: usize = 64;
+
+/// The record in `bytes`, if it has exactly the layout this version writes.
+pub(crate) fn decode_record(bytes: &[u8]) -> Option<Record> {
+    let mut r = Reader { bytes, pos: 0 };
+    if r.byte()? != 0x95 || r.byte()? != FORMAT_VERSION {
+        return None;
+    }
+    let (created, accessed, expires_at) = (r.f64()?, r.f64()?, r.f64()?);
+    if !(created.is_finite() && accessed.is_finite() && !expires_at.is_nan()) {
+        return None;
+    }
+    let len = r.map_len()?;
+    let mut pairs = Vec::with_capacity(len.min(r.remaining()));
+    for _ in 0..len {
+        let key = CompactString::from(r.str()?);
+        pairs.push((key, r.value(0)?));
+    }
+    if r.remaining() != 0 {
+        return None;
+    }
+    Some(Record {
+        version: FORMAT_VERSION,
+        created,
+        accessed,
+        expires_at,
+        data: Data::from_pairs(pairs),
+    })
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let out = self.bytes.get(self.pos..end)?;
+        self.pos = end;
+        Some(out)
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    fn f64(&mut self) -> Option<f64> {
+        if self.byte()? != 0xcb {
+            return None;
+        }
+        Some(f64::from_be_bytes(self.array()?))
+    }
+
+    /// A length written in 1, 2 or 4 big-endian bytes.
+    fn len(&mut self, width: usize) -> Option<usize> {
+        Some(match width {
+            1 => usize::from(self.byte()?),
+            2 => usize::from(u16::from_be_bytes(self.array()?)),
+            _ => u32::from_be_bytes(self.array()?) as usize,
+        })
+    }
+
+    fn map_len(&mut self) -> Option<usize> {
+        match self.byte()? {
+            m @ 0x80..=0x8f => Some(usize::from(m & 0x0f)),
+            0xde => self.len(2),
+            0xdf => self.len(4),
+            _ => None,
+        }
+    }
+
+    fn str(&mut self) -> Option<&'a str> {
+        let len = match self.byte()? {
+            m @ 0xa0..=0xbf => usize::from(m & 0x1f),
+            0xd9 => self.len(1)?,
+            0xda => self.len(2)?,
+            0xdb => self.len(4)?,
+            _ => return None,
+        };
+        std::str::from_utf8(self.take(len)?).ok()
+    }
+
+    fn ext(&mut self, len: usize) -> Option<Value> {
+        let code = i8::from_be_bytes(self.array()?);
+        Some(Value::Ext(code, self.take(len)?.to_vec()))
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let marker = self.byte()?;
+        Some(match marker {
+            0x00..=0x7f => Value::Int(i64::from(marker)),
+            0xe0..=0xff => Value::Int(i64::from(marker as i8)),
+            0xc0 => Value::Nil,
+            0xc2 => Value::Bool(false),
+            0xc3 => Value::Bool(true),
+            0xcc => Value::Int(i64::from(self.byte()?)),
+            0xcd => Value::Int(i64::from(u16::from_be_bytes(self.array()?))),
+            0xce => Value::Int(i64::from(u32::from_be_bytes(self.array()?))),
+            0xcf => {
+                let v = u64::from_be_bytes(self.array()?);
+                i64::try_from(v).map_or(Value::UInt(v), Value::Int)
+            }
+            0xd0 => Value::Int(i64::from(i8::from_be_bytes(self.array()?))),
+            0xd1 => Value::Int(i64::from(i16::from_be_bytes(self.array()?))),
+            0xd2 => Value::Int(i64::from(i32::from_be_bytes(self.array()?))),
+            0xd3 => Value::Int(i64::from_be_bytes(self.array()?)),
+            0xca => Value::Float(f64::from(f32::from_be_bytes(self.array()?))),
+            0xcb => Value::Float(f64::from_be_bytes(self.array()?)),
+            0xa0..=0xbf | 0xd9..=0xdb => {
+                self.pos -= 1;
+                Value::Str(self.str()?.to_owned())
+            }
+            0xc4..=0xc6 => {
+                let len = self.len(1 << (marker - 0xc4))?;
+                Value::Bytes(self.take(len)?.to_vec())
+            }
+            0x90..=0x9f | 0xdc | 0xdd => {
+                let len = match marker {
+                    0xdc => self.len(2)?,
+                    0xdd => self.len(4)?,
+                    _ => usize::from(marker & 0x0f),
+                };
+                let mut items = Vec::with_capacity(len.min(self.remaining()));
+                for _ in 0..len {
+                    items.push(self.value(depth + 1)?);
+                }
+                Value::List(items)
+            }
+            0x80..=0x8f | 0xde | 0xdf => {
+                self.pos -= 1;
+                let len = self.map_len()?;
+                let mut pairs = Vec::with_capacity(len.min(self.remaining()));
+                for _ in 0..len {
+                    let key = self.str()?.to_owned();
+                    pairs.push((key, self.value(depth + 1)?));
+                }
+                Value::Map(pairs.into_iter().collect())
+            }
+            0xd4..=0xd8 => self.ext(1 << (marker - 0xd4))?,
+            0xc7..=0xc9 => {
+                let len = self.len(1 << (marker - 0xc7))?;
+                self.ext(len)?
+            }
+            // 0xc1 is never used.
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Nil),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            (i64::MAX as u64 + 1..=u64::MAX).prop_map(Value::UInt),
+            any::<f64>().prop_map(Value::Float),
+            ".{0,40}".prop_map(Value::Str),
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(Value::Bytes),
+            (any::<i8>(), proptest::collection::vec(any::<u8>(), 0..20))
+                .prop_map(|(c, d)| Value::Ext(c, d)),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::List),
+                proptest::collection::btree_map(".{0,10}", inner, 0..8).prop_map(Value::Map),
+            ]
+        })
+    }
+
+    fn same(a: &Record, b: &Record) -> bool {
+        // Compared through the encoding: NaN floats are equal to themselves there.
+        a.encode() == b.encode()
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_serde_on_what_we_write(
+            pairs in proptest::collection::vec((".{0,30}", value()), 0..12),
+            times in (any::<f64>(), any::<f64>(), any::<f64>()),
+        ) {
+            let data: Data = pairs.into_iter().collect();
+            let record = Record { version: FORMAT_VERSION, created: times.0, accessed: times.1, expires_at: times.2, data };
+            let bytes = record.encode();
+            let slow = Record::decode_with_serde(&bytes);
+            match decode_record(&bytes) {
+                Some(fast) => {
+                    let slow = slow.expect("serde refused what the fast path took");
+                    prop_assert!(same(&fast, &slow));
+                    prop_assert!(same(&fast, &record));
+                }
+                // Only times serde refuses too (not finite) may be left to it.
+                None => prop_assert!(slow.is_err()),
+            }
+        }
+
+        #[test]
+        fn never_takes_what_serde_refuses_or_reads_differently(
+            bytes in proptest::collection::vec(any::<u8>(), 0..80),
+        ) {
+            // A valid header first, so the data part is really exercised.
+            let mut input = Record::new(1.0, 2.0, Data::new()).encode();
+            input.pop();
+            input.extend_from_slice(&bytes);
+            for candidate in [&input[..], &bytes[..]] {
+                if let Some(fast) = decode_record(candidate) {
+                    let slow = Record::decode_with_serde(candidate)
+                        .expect("serde refused what the fast path took");
+                    prop_assert!(same(&fast, &slow));
+                }
+            }
+        }
+    }
+}
