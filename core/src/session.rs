@@ -243,6 +243,10 @@ impl Session {
     ///
     /// Nothing is written for a new session with no keys set (lazy creation)
     /// nor for an unchanged session whose expiry is not yet due for a touch.
+    ///
+    /// Afterwards the session shows at least its own changes: a store that
+    /// shares its records (`MemoryStore`) hands back the stored record, which
+    /// also holds keys other requests committed meanwhile.
     pub fn commit(&mut self) -> Result<CommitResult> {
         let now = self.manager.now();
         self.commit_at(now)

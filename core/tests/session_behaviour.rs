@@ -582,3 +582,35 @@ fn needs_write_says_whether_commit_would_write() {
     regenerated.regenerate();
     assert!(regenerated.needs_write(), "the old id must be deleted");
 }
+
+#[test]
+fn after_commit_a_session_shows_its_changes_and_on_memory_the_stored_record() {
+    let stores: [(Arc<dyn Store>, bool); 2] = [
+        (Arc::new(MemoryStore::default()), true),
+        (Arc::new(CustomStore::new(MapStore::default())), false),
+    ];
+    for (store, shares) in stores {
+        let (m, clock) = manager_on(store, Options::default());
+        let mut first = m.begin(&request("")).unwrap();
+        first.set("n", Value::Int(1));
+        let cookie = cookie_pair(&first.commit().unwrap().set_cookie.unwrap());
+        clock.advance(1.0);
+        let mut a = m.begin(&request(&cookie)).unwrap();
+        let mut b = m.begin(&request(&cookie)).unwrap();
+        b.set("x", Value::Int(2));
+        assert!(b.commit().unwrap().committed);
+        a.set("y", Value::Int(3));
+        assert!(a.commit().unwrap().committed);
+        // Its own change, and what it loaded, whatever the store.
+        assert_eq!(a.get("y"), Some(&Value::Int(3)));
+        assert_eq!(a.get("n"), Some(&Value::Int(1)));
+        // B's key: in the stored record; a sharing store shows it to A.
+        assert_eq!(a.get("x").is_some(), shares);
+        let stored = m.begin(&request(&cookie)).unwrap();
+        assert_eq!(stored.keys().collect::<Vec<_>>(), ["n", "x", "y"]);
+        // A later change on A still commits only its own key.
+        a.set("z", Value::Int(4));
+        assert!(a.commit().unwrap().committed);
+        assert_eq!(m.begin(&request(&cookie)).unwrap().len(), 4);
+    }
+}
