@@ -9,7 +9,8 @@
 //! UTF-8, trailing bytes, deep nesting): [`Record::decode`] then asks the
 //! serde decoder, which is lenient where it should be and says what is
 //! wrong. So for any input this reader either agrees with serde or stays
-//! out (a property test checks both on generated and arbitrary bytes).
+//! out (property tests in core/tests/properties.rs check both, on records
+//! we write and on arbitrary bytes).
 
 use crate::data::{CompactString, Data};
 use crate::record::{Record, FORMAT_VERSION};
@@ -174,75 +175,5 @@ impl<'a> Reader<'a> {
             // 0xc1 is never used.
             _ => return None,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Nil),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::Int),
-            (i64::MAX as u64 + 1..=u64::MAX).prop_map(Value::UInt),
-            any::<f64>().prop_map(Value::Float),
-            ".{0,40}".prop_map(Value::Str),
-            proptest::collection::vec(any::<u8>(), 0..300).prop_map(Value::Bytes),
-            (any::<i8>(), proptest::collection::vec(any::<u8>(), 0..20))
-                .prop_map(|(c, d)| Value::Ext(c, d)),
-        ];
-        leaf.prop_recursive(4, 64, 8, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::List),
-                proptest::collection::btree_map(".{0,10}", inner, 0..8).prop_map(Value::Map),
-            ]
-        })
-    }
-
-    fn same(a: &Record, b: &Record) -> bool {
-        // Compared through the encoding: NaN floats are equal to themselves there.
-        a.encode() == b.encode()
-    }
-
-    proptest! {
-        #[test]
-        fn agrees_with_serde_on_what_we_write(
-            pairs in proptest::collection::vec((".{0,30}", value()), 0..12),
-            times in (any::<f64>(), any::<f64>(), any::<f64>()),
-        ) {
-            let data: Data = pairs.into_iter().collect();
-            let record = Record { version: FORMAT_VERSION, created: times.0, accessed: times.1, expires_at: times.2, data };
-            let bytes = record.encode();
-            let slow = Record::decode_with_serde(&bytes);
-            match decode_record(&bytes) {
-                Some(fast) => {
-                    let slow = slow.expect("serde refused what the fast path took");
-                    prop_assert!(same(&fast, &slow));
-                    prop_assert!(same(&fast, &record));
-                }
-                // Only times serde refuses too (not finite) may be left to it.
-                None => prop_assert!(slow.is_err()),
-            }
-        }
-
-        #[test]
-        fn never_takes_what_serde_refuses_or_reads_differently(
-            bytes in proptest::collection::vec(any::<u8>(), 0..80),
-        ) {
-            // A valid header first, so the data part is really exercised.
-            let mut input = Record::new(1.0, 2.0, Data::new()).encode();
-            input.pop();
-            input.extend_from_slice(&bytes);
-            for candidate in [&input[..], &bytes[..]] {
-                if let Some(fast) = decode_record(candidate) {
-                    let slow = Record::decode_with_serde(candidate)
-                        .expect("serde refused what the fast path took");
-                    prop_assert!(same(&fast, &slow));
-                }
-            }
-        }
     }
 }

@@ -98,8 +98,10 @@ impl Record {
     }
 
     /// The general decoder: every form [`Record::decode`] accepts, and the
-    /// reason when it refuses.
-    pub(crate) fn decode_with_serde(bytes: &[u8]) -> Result<Self> {
+    /// reason when it refuses. (Public so tests can hold `decode`'s fast
+    /// path to it.)
+    #[doc(hidden)]
+    pub fn decode_with_serde(bytes: &[u8]) -> Result<Self> {
         // Reading from the slice itself: strings are copied once, into
         // their String, instead of first into a scratch buffer (what the
         // io::Read path does, and half the cost of a decode).

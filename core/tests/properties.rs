@@ -42,6 +42,42 @@ proptest! {
         let _ = Value::from_msgpack(&bytes);
     }
 
+    /// `decode` reads the layout we write directly and leaves the rest to
+    /// serde: on records we write, both read the same record.
+    #[test]
+    fn the_direct_reader_agrees_with_serde_on_what_we_write(
+        pairs in prop::collection::vec((".{0,30}", value()), 0..12),
+        times in (any::<f64>(), any::<f64>(), any::<f64>()),
+    ) {
+        let data: Data = pairs.into_iter().collect();
+        let record = Record { version: FORMAT_VERSION, created: times.0, accessed: times.1, expires_at: times.2, data };
+        let bytes = record.encode();
+        match (Record::decode(&bytes), Record::decode_with_serde(&bytes)) {
+            (Ok(fast), Ok(slow)) => {
+                prop_assert_eq!(&fast, &slow);
+                prop_assert_eq!(fast, record);
+            }
+            (Err(_), Err(_)) => prop_assert!(!(times.0.is_finite() && times.1.is_finite() && !times.2.is_nan())),
+            (fast, slow) => prop_assert!(false, "decode {:?}, serde {:?}", fast.is_ok(), slow.is_ok()),
+        }
+    }
+
+    /// ... and on any bytes after a valid header, the direct reader never
+    /// takes what serde refuses, nor reads it differently.
+    #[test]
+    fn the_direct_reader_never_differs_from_serde(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
+        let mut input = Record::new(1.0, 2.0, Data::new()).encode();
+        input.pop();
+        input.extend_from_slice(&bytes);
+        for candidate in [&input[..], &bytes[..]] {
+            match (Record::decode(candidate), Record::decode_with_serde(candidate)) {
+                (Ok(fast), Ok(slow)) => prop_assert_eq!(fast.encode(), slow.encode()),
+                (Err(_), Err(_)) => {}
+                (fast, slow) => prop_assert!(false, "decode {:?}, serde {:?}", fast.is_ok(), slow.is_ok()),
+            }
+        }
+    }
+
     #[test]
     fn hostile_requests_give_a_fresh_session(
         cookie in prop::collection::vec(any::<u8>(), 0..300),

@@ -142,13 +142,7 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>> {
-        self.counters.count_load();
-        let shard = self.shard(id).read();
-        Ok(shard
-            .records
-            .get(id)
-            .filter(|r| !r.is_expired(now))
-            .map(|r| Record::clone(r)))
+        Ok(self.load_shared(id, now)?.map(|r| Record::clone(&r)))
     }
 
     fn load_shared(&self, id: &SessionId, now: f64) -> Result<Option<Arc<Record>>> {
