@@ -2,8 +2,8 @@
 //! them expired, written through a non-durable store, then cleaned; for
 //! each clean its time, CPU time, the bytes of pages it dirtied (the
 //! kernel's `write_bytes`: a page counts again each time it is dirtied after
-//! being written out) and its batches. The numbers quoted in `clean_batch`'s comment (core/src/store/
-//! dbm.rs) come from here.
+//! being written out) and its batches. The numbers quoted in
+//! `DbmStore::clean_in_windows` (core/src/store/dbm.rs) come from here.
 //!
 //! `cargo run --release -p spysession-core --example clean_durable [DIR] [ROUNDS]`
 //!
@@ -17,6 +17,11 @@
 //!   opens its own, durable, environment (LMDB syncs at each commit);
 //! - `nosync`: the filling store cleans, without syncs.
 //!
+//! The expired half all expire at one time (as in bench/backends.py, whose
+//! clock stands still while it fills), so their index entries come in id
+//! order; with SPREAD set their expiries are spread over 997 times, as on a
+//! site, so the index order is not the id order.
+//!
 //! DIR must be on a real disk (not tmpfs) for the syncs to mean anything.
 
 use std::time::Instant;
@@ -27,6 +32,7 @@ const TOTAL: usize = 100_000;
 const NOW: f64 = 1000.0;
 
 fn fill(dir: &std::path::Path) -> DbmStore {
+    let spread = std::env::var_os("SPREAD").is_some();
     let nosync = DbmOptions {
         durable: false,
         ..Default::default()
@@ -39,7 +45,11 @@ fn fill(dir: &std::path::Path) -> DbmStore {
         data.insert("cart", 3i64.into());
         data.insert("theme", "dark".into());
         data.insert("counter", 0i64.into());
-        let expires = if i < TOTAL / 2 { 500.0 } else { 5000.0 };
+        let expires = match (i < TOTAL / 2, spread) {
+            (true, false) => 500.0,
+            (true, true) => (i % 997) as f64,
+            (false, _) => 5000.0,
+        };
         store
             .save(&SessionId::generate(), &Record::new(0.0, expires, data))
             .unwrap();

@@ -18,8 +18,13 @@ use crate::record::{Changes, Record};
 /// write lock ~2.5 ms, plus ~2.5 ms for its sync on a durable store), large
 /// enough that a clean is not dominated by its commits. A bound by count,
 /// not time, so a clean's batches are the same on every machine; larger
-/// batches would not make a durable clean faster (see [`clean_batch`]).
+/// batches would not make a durable clean faster (see
+/// [`DbmStore::clean_with_progress`]).
 const CLEAN_BATCH: usize = 5000;
+
+/// Due index entries a clean reads at once and sorts by id: 24 bytes each,
+/// so a clean holds at most 2.4 MB, however many records are due.
+const CLEAN_WINDOW: usize = 100_000;
 
 /// Options of a [`DbmStore`].
 #[derive(Clone, Copy, Debug)]
@@ -158,6 +163,17 @@ impl DbmStore {
     /// removed after each batch (one write transaction of at most 5000
     /// removals), so a tool can show progress on a long clean.
     ///
+    /// The clean reads the due entries of the expiry index (up to 100,000 at
+    /// a time, in a read transaction: no lock), sorts them by id and removes
+    /// them in batches of consecutive ids, each its own write transaction,
+    /// committed (and synced, when durable) like any commit. In a batch, a
+    /// record goes only if the entry is still its own (its expiry was not
+    /// moved since) or it cannot be read; a stale entry is just dropped. So
+    /// no live record is ever removed, a crash loses at most the batch under
+    /// way (its entries stay for the next clean), and what writers add while
+    /// the clean runs waits for the next one once the due entries read are
+    /// fewer than 100,000.
+    ///
     /// ```
     /// use spysession_core::{DbmOptions, DbmStore, Record, SessionId, Store};
     /// # let dir = tempfile::tempdir()?;
@@ -171,18 +187,74 @@ impl DbmStore {
     /// assert_eq!(seen, [5000, 6000]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn clean_with_progress(&self, now: f64, mut progress: impl FnMut(u64)) -> Result<u64> {
+    pub fn clean_with_progress(&self, now: f64, progress: impl FnMut(u64)) -> Result<u64> {
+        self.clean_in_windows(now, CLEAN_WINDOW, progress)
+    }
+
+    /// [`Self::clean_with_progress`], reading at most `window` due entries
+    /// at a time (tests make it small).
+    fn clean_in_windows(
+        &self,
+        now: f64,
+        window: usize,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64> {
+        // Why batches of consecutive ids (measured with
+        // core/examples/clean_durable.rs, 50,000 due of 100,000 records):
+        // - A durable clean costs the pages it writes, not its syncs: one
+        //   transaction for all 50,000 took as long as ten batches (48.7 vs
+        //   49.1 ms). Each page a transaction changes is copied, takes a
+        //   write fault (WRITE_MAP pages are write-protected after a sync)
+        //   and is written. Batches taken in expiry order, as before, hold
+        //   ids from all over the records, so each rewrote most of the
+        //   records' pages: with expiries spread over time, 108 MiB written
+        //   for a 14 MiB store, 230-280 ms durable, 70-100 ms nosync. In id
+        //   order each page is rewritten about once per 100,000 due entries:
+        //   31 MiB, 90-105 ms durable, 45-50 ms nosync. (With one expiry time
+        //   for all, as in bench/backends.py, expiry order was id order
+        //   already; there it went 83 -> 57 ms durable, 46 -> 29 ms nosync,
+        //   mostly from the cursors of `clean_batch`.)
+        // - Batches are not committed without a sync either: the vendored
+        //   LMDB (0.9.24) takes no per-transaction MDB_NOSYNC/MDB_NOMETASYNC
+        //   (mdb_txn_begin keeps only MDB_RDONLY), setting them on the
+        //   environment would skip other threads' syncs too, and an unsynced
+        //   commit with WRITE_MAP can leave a corrupt file after an OS crash.
         let mut total = 0u64;
         loop {
-            let (removed, more) = self.write(|shared, txn| clean_batch(txn, shared, now))?;
-            total += removed;
-            progress(total);
-            if !more {
+            let mut due = self.due_entries(now, window)?;
+            // Stable: two entries of one id stay in index order.
+            due.sort_by_key(|(_, id)| *id);
+            for batch in due.chunks(CLEAN_BATCH) {
+                total += self.write(|shared, txn| clean_batch(txn, shared, batch))?;
+                progress(total);
+            }
+            if due.len() < window {
                 break;
             }
         }
         self.counters.count_cleaned(total);
         Ok(total)
+    }
+
+    /// The first (at most `window`) entries of the expiry index due at
+    /// `now`, in index order. A key that is not an index key is passed over,
+    /// as it always was.
+    fn due_entries(&self, now: f64, window: usize) -> Result<Vec<(f64, SessionId)>> {
+        let shared = self.env()?;
+        let txn = shared.env().begin_ro_txn()?;
+        let mut cursor = txn.open_ro_cursor(shared.expiry)?;
+        let mut due = Vec::new();
+        for item in cursor.iter_start() {
+            let (key, _) = item?;
+            let Some((t, id)) = split_expiry_key(key) else {
+                continue;
+            };
+            if t > now || due.len() == window {
+                break;
+            }
+            due.push((t, id));
+        }
+        Ok(due)
     }
 
     /// Writes raw bytes as the record of `id`, bypassing every check. Only
@@ -410,101 +482,43 @@ fn apply_commit(
     Ok(outcome)
 }
 
-/// Removes up to [`CLEAN_BATCH`] expired records; returns (removed, more to do).
-///
-/// The batch takes the first due entries off the expiry index, then removes
-/// each one's record if that entry is still the record's own (its expiry
-/// was not moved since) or the record cannot be read; a stale entry is just
-/// dropped. So no live record is ever removed, and a batch lost to a crash
-/// leaves its entries in the index for the next clean.
-///
-/// Why it is built this way (measured with `core/examples/clean_durable.rs`,
-/// 50,000 expired of 100,000 records; durable and nosync cleans before ->
-/// after: 71 -> 49 ms and 45 -> 26 ms):
-/// - A durable clean costs the pages it writes, not its syncs: one
-///   transaction for all 50,000 took as long as ten batches (48.7 vs 49.1
-///   ms); the ~14 MiB of pages touched cost their copy, a write fault each
-///   (WRITE_MAP pages are write-protected after every sync) and the writing.
-///   So batches stay bounded by [`CLEAN_BATCH`] alone. Batches are not
-///   committed without a sync either: the vendored LMDB (0.9.24) takes no
-///   per-transaction `MDB_NOSYNC`/`MDB_NOMETASYNC` (`mdb_txn_begin` keeps
-///   only `MDB_RDONLY`), setting them on the environment would also skip the
-///   syncs of other threads' commits, and an unsynced commit with WRITE_MAP
-///   can leave a corrupt file after an OS crash.
-/// - What is left is LMDB's own work, cut by cursors: the due entries are the
-///   front of the index, deleted with one cursor instead of a search per key
-///   ([`take_due_entries`]); the records are visited in id order with one
-///   cursor, so most lookups land on the page it is already on
-///   ([`remove_current_records`]).
-fn clean_batch(txn: &mut RwTransaction<'_>, shared: &SharedEnv, now: f64) -> Result<(u64, bool)> {
-    let mut due = take_due_entries(txn, shared, now)?;
-    let more = due.len() == CLEAN_BATCH;
-    // Stable: two entries of one id stay in index order.
-    due.sort_by_key(|(_, id)| *id);
-    let removed = remove_current_records(txn, shared, &due)?;
-    Ok((removed, more))
-}
-
-/// The key of a cursor step; `None` past the end of the database.
-fn step_key<'t>(step: lmdb::Result<(Option<&'t [u8]>, &'t [u8])>) -> Result<Option<&'t [u8]>> {
-    match step {
-        Ok((key, _)) => Ok(key),
-        Err(lmdb::Error::NotFound) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Deletes the first (at most [`CLEAN_BATCH`]) index entries due at `now`
-/// and returns them, in index order. A key that is not an index key is
-/// left alone, as it always was.
-///
-/// Two walks from the front: the first takes every due entry and deletes
-/// every other one, the second deletes the rest. Emptying a page front to
-/// back in one walk makes LMDB, once the page is under a quarter full, move
-/// a node into it from its neighbour at each delete; halving every page
-/// first avoids most of that (1-2 ms of a 26 ms clean).
-fn take_due_entries(
+/// One batch of clean: removes the records of `batch` (due entries sorted
+/// by id) that are still current, and the entries themselves; returns how
+/// many records it removed.
+fn clean_batch(
     txn: &mut RwTransaction<'_>,
     shared: &SharedEnv,
-    now: f64,
-) -> Result<Vec<(f64, SessionId)>> {
-    let mut due = Vec::new();
+    batch: &[(f64, SessionId)],
+) -> Result<u64> {
+    let removed = remove_current_records(txn, shared, batch)?;
+    // The entries, in index order with one cursor: after a delete it is on
+    // the next entry, often the next one to go, which then needs no search.
+    let mut keys: Vec<[u8; 24]> = batch.iter().map(|(t, id)| index_key(*t, id)).collect();
+    keys.sort_unstable();
     let mut cursor = txn.open_rw_cursor(shared.expiry)?;
-    let mut key = step_key(cursor.get(None, None, lmdb_sys::MDB_FIRST))?;
-    while let Some(k) = key {
-        if let Some((t, id)) = split_expiry_key(k) {
-            if t > now || due.len() == CLEAN_BATCH {
-                break;
+    let mut after_delete = false;
+    for key in &keys {
+        let next = if after_delete {
+            match cursor.get(None, None, lmdb_sys::MDB_NEXT) {
+                Ok((Some(k), _)) => k == &key[..],
+                Ok((None, _)) | Err(lmdb::Error::NotFound) => false,
+                Err(e) => return Err(e.into()),
             }
-            due.push((t, id));
-            if due.len() % 2 == 1 {
-                // After a delete the cursor is on the next entry, and
-                // MDB_NEXT returns that one.
-                cursor.del(WriteFlags::empty())?;
-            }
-        }
-        key = step_key(cursor.get(None, None, lmdb_sys::MDB_NEXT))?;
-    }
-    let Some(&(t, id)) = due.last() else {
-        return Ok(due);
-    };
-    // The entries left are exactly the index keys up to the last one taken
-    // (apart from non-index keys): nothing else writes in this transaction.
-    let last = index_key(t, &id);
-    let mut left = due.len() / 2;
-    let mut key = step_key(cursor.get(None, None, lmdb_sys::MDB_FIRST))?;
-    while let Some(k) = key {
-        if left == 0 || k > &last[..] {
-            break;
-        }
-        if split_expiry_key(k).is_some() {
+        } else {
+            false
+        };
+        let found = next
+            || match cursor.get(Some(&key[..]), None, lmdb_sys::MDB_SET) {
+                Ok(_) => true,
+                Err(lmdb::Error::NotFound) => false,
+                Err(e) => return Err(e.into()),
+            };
+        if found {
             cursor.del(WriteFlags::empty())?;
-            left -= 1;
         }
-        key = step_key(cursor.get(None, None, lmdb_sys::MDB_NEXT))?;
+        after_delete = found;
     }
-    debug_assert_eq!(left, 0, "every due entry taken off the index");
-    Ok(due)
+    Ok(removed)
 }
 
 /// Removes the record of each of `due` (sorted by id) whose current expiry
@@ -629,8 +643,9 @@ mod tests {
         store.put_raw_for_tests(&dead[11], b"not a record").unwrap();
         store.delete(&dead[11]).unwrap();
 
+        // Windows of 7,000 entries: two and a bit, batches not aligned to them.
         let mut seen = Vec::new();
-        let removed = store.clean_with_progress(NOW, |n| seen.push(n)).unwrap();
+        let removed = store.clean_in_windows(NOW, 7000, |n| seen.push(n)).unwrap();
         assert_eq!(
             removed,
             dead.len() as u64 - 3,
@@ -651,8 +666,7 @@ mod tests {
         // come between two batches. Do it there, every time.
         let dir = tempfile::tempdir().unwrap();
         let (store, dead, mut alive) = filled(dir.path(), NOSYNC, 2 * CLEAN_BATCH + 10, 100);
-        let mut added_dead = 0u64;
-        let mut kept = Vec::new();
+        let (mut added, mut kept, mut moved) = (0u64, Vec::new(), Vec::new());
         let removed = store
             .clean_with_progress(NOW, |_| {
                 // A new live session, and a logout of a live one.
@@ -661,27 +675,35 @@ mod tests {
                 alive.push((id, NOW + 10.0));
                 let (gone, _) = alive.swap_remove(0);
                 assert!(store.delete(&gone).unwrap());
-                // A session already due, for a later batch of this clean.
-                store
-                    .save(&SessionId::generate(), &record(NOW - 5.0, 2))
-                    .unwrap();
-                added_dead += 1;
-                // A due session not yet cleaned, revived by a save.
-                let due =
-                    |id: &&SessionId| !kept.contains(*id) && store.load_any(id).unwrap().is_some();
-                if let Some(id) = dead.iter().find(due) {
-                    store.save(id, &record(NOW + 20.0, 3)).unwrap();
-                    alive.push((*id, NOW + 20.0));
-                    kept.push(*id);
+                // A new session already due: the clean read the due entries
+                // before, so it is left for the next clean.
+                let id = SessionId::generate();
+                store.save(&id, &record(NOW - 5.0, 2)).unwrap();
+                added += 1;
+                // Due sessions not yet cleaned: one revived by a save, one
+                // moved to another time that is due too (so for the next clean).
+                let waiting = |kept: &[SessionId], moved: &[SessionId]| {
+                    let waits = |id: &&SessionId| {
+                        !kept.contains(*id)
+                            && !moved.contains(*id)
+                            && store.load_any(id).unwrap().is_some()
+                    };
+                    dead.iter().find(waits).copied()
+                };
+                if let Some(id) = waiting(&kept, &moved) {
+                    store.save(&id, &record(NOW + 20.0, 3)).unwrap();
+                    alive.push((id, NOW + 20.0));
+                    kept.push(id);
+                }
+                if let Some(id) = waiting(&kept, &moved) {
+                    store.save(&id, &record(NOW - 3.0, 4)).unwrap();
+                    moved.push(id);
                 }
             })
             .unwrap();
-        // The last batch's call adds one more due session, for the next clean.
-        assert_eq!(store.clean(NOW).unwrap(), 1);
-        assert_eq!(
-            removed + 1,
-            dead.len() as u64 - kept.len() as u64 + added_dead
-        );
+        let stayed = (kept.len() + moved.len()) as u64;
+        assert_eq!(removed, dead.len() as u64 - stayed);
+        assert_eq!(store.clean(NOW).unwrap(), added + moved.len() as u64);
         assert_exactly(&store, &alive);
     }
 
