@@ -11,9 +11,11 @@ use std::cell::RefCell;
 /// Pairs are split on `;`, surrounding whitespace is trimmed and one pair of
 /// double quotes around a value is removed. Values are not percent-decoded
 /// (RFC 6265 gives cookie values no encoding). Pairs without `=` are skipped,
-/// and so is every pair when `name` holds `=` or `;` (no cookie name can).
+/// and so is every pair when `name` holds `=` or `;`, or starts or ends with
+/// whitespace (no trimmed cookie name can).
 pub fn cookie_values<'a>(header: &'a [u8], name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-    let possible = !name.bytes().any(|b| b == b'=' || b == b';');
+    let possible =
+        !name.bytes().any(|b| b == b'=' || b == b';') && name.as_bytes() == trim(name.as_bytes());
     let mut rest = possible.then_some(header);
     std::iter::from_fn(move || loop {
         let text = rest?;
