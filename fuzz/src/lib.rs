@@ -88,13 +88,20 @@ pub fn check_session_id(data: &[u8]) {
     }
 }
 
-/// `Record::decode` on arbitrary bytes: refused without panicking, or
+/// `Record::decode` on arbitrary bytes: the same answer as the general
+/// (serde) decoder; refused without panicking, or
 /// accepted with times that are numbers, and then encode followed by decode
 /// gives the same record (floats compared bit for bit) and the same bytes.
 pub fn check_record_decode(data: &[u8]) {
+    // decode reads the layout we write directly and leaves the rest to
+    // serde: the two must agree on every input.
+    let general = Record::decode_with_serde(data);
     let Ok(record) = Record::decode(data) else {
+        assert!(general.is_err(), "serde reads what decode refuses");
         return;
     };
+    let general = general.expect("decode reads what serde refuses");
+    assert!(same_record(&record, &general), "{record:?} but serde {general:?}");
     assert_eq!(record.version, FORMAT_VERSION);
     assert!(record.created.is_finite() && record.accessed.is_finite());
     assert!(!record.expires_at.is_nan());
