@@ -101,7 +101,10 @@ pub fn check_record_decode(data: &[u8]) {
         return;
     };
     let general = general.expect("decode reads what serde refuses");
-    assert!(same_record(&record, &general), "{record:?} but serde {general:?}");
+    assert!(
+        same_record(&record, &general),
+        "{record:?} but serde {general:?}"
+    );
     assert_eq!(record.version, FORMAT_VERSION);
     assert!(record.created.is_finite() && record.accessed.is_finite());
     assert!(!record.expires_at.is_nan());
