@@ -74,7 +74,7 @@ pub use record::{Changes, CompactString, Data, Record, FORMAT_VERSION};
 pub use session::{CommitResult, Session};
 pub use store::{
     clean_store, merge, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore, MemoryStore,
-    RawStore, Store, StoreStats, Update,
+    RawStore, SharedCommit, Store, StoreStats, Update,
 };
 #[cfg(feature = "redis")]
 pub use store::{RedisOptions, RedisStore};

@@ -16,7 +16,7 @@ use pyo3::types::{PyBytes, PyDict, PyTuple};
 use spysession_core::{
     system_now, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error,
     MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Result, SessionId,
-    Store, Update,
+    SharedCommit, Store, Update,
 };
 
 use crate::custom_store::PyRawStore;
@@ -86,7 +86,7 @@ impl Store for Gate {
         id: &SessionId,
         update: &Update<'_>,
         loaded: &mut Option<Arc<Record>>,
-    ) -> Result<(CommitOutcome, Option<Arc<Record>>)> {
+    ) -> Result<SharedCommit> {
         self.open()?.commit_shared(id, update, loaded)
     }
 }

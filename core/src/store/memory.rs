@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::{expiry_key, merge, merge_into, CommitOutcome, Counters, Store, Update};
+use super::{expiry_key, merge, merge_into, CommitOutcome, Counters, SharedCommit, Store, Update};
 use crate::error::Result;
 use crate::id::SessionId;
 use crate::record::Record;
@@ -202,7 +202,7 @@ impl Store for MemoryStore {
         id: &SessionId,
         update: &Update<'_>,
         loaded: &mut Option<Arc<Record>>,
-    ) -> Result<(CommitOutcome, Option<Arc<Record>>)> {
+    ) -> Result<SharedCommit> {
         let mut guard = self.shard(id).write();
         let shard = &mut *guard;
         match shard.records.get_mut(id) {

@@ -63,6 +63,10 @@ pub enum CommitOutcome {
     NotFound,
 }
 
+/// What [`Store::commit_shared`] returns: the outcome, and the stored record
+/// when the store shares its records with sessions.
+pub type SharedCommit = (CommitOutcome, Option<Arc<Record>>);
+
 /// Where session records live.
 ///
 /// Object-safe and small on purpose: the manager needs only these calls.
@@ -110,7 +114,7 @@ pub trait Store: Send + Sync {
         id: &SessionId,
         update: &Update<'_>,
         loaded: &mut Option<Arc<Record>>,
-    ) -> Result<(CommitOutcome, Option<Arc<Record>>)> {
+    ) -> Result<SharedCommit> {
         let _ = loaded;
         Ok((self.commit(id, update)?, None))
     }
