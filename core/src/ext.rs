@@ -202,7 +202,11 @@ pub struct ExtError {
 
 impl fmt::Display for ExtError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "malformed ext value (code {}): {}", self.code, self.reason)
+        write!(
+            f,
+            "malformed ext value (code {}): {}",
+            self.code, self.reason
+        )
     }
 }
 
@@ -386,7 +390,9 @@ fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        _ if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        _ if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         _ => 28,
     }
 }
@@ -400,7 +406,7 @@ fn put_date(out: &mut Vec<u8>, d: &Date) {
 fn put_time(out: &mut Vec<u8>, t: &Time) {
     out.extend_from_slice(&[t.hour, t.minute, t.second]);
     out.extend_from_slice(&t.microsecond.to_be_bytes());
-    let flags = u8::from(t.fold) * FOLD | u8::from(t.utc_offset.is_some()) * AWARE;
+    let flags = (u8::from(t.fold) * FOLD) | (u8::from(t.utc_offset.is_some()) * AWARE);
     out.push(flags);
     if let Some(offset) = t.utc_offset {
         out.extend_from_slice(&offset.to_be_bytes());
@@ -565,8 +571,8 @@ mod tests {
         assert_eq!(
             round_trip(ExtValue::DateTime(dt)),
             [
-                0x07, 0xe8, 2, 29, 13, 5, 9, 0x00, 0x01, 0xe2, 0x40, 0x02, 0, 0, 0, 0, 0xd6,
-                0x93, 0xa4, 0x00
+                0x07, 0xe8, 2, 29, 13, 5, 9, 0x00, 0x01, 0xe2, 0x40, 0x02, 0, 0, 0, 0, 0xd6, 0x93,
+                0xa4, 0x00
             ]
         );
         let td = TimeDelta {
