@@ -111,6 +111,9 @@ def configure(where: Where) -> None:
             "NAME": where.path("django.sqlite3"),
             # Django's advice for SQLite under concurrent writers (5.1+):
             # BEGIN IMMEDIATE, a longer busy timeout, write-ahead logging.
+            # Persistent connections (CONN_MAX_AGE): a WAL database whose last
+            # connection closes is checkpointed and synced on every request.
+            "CONN_MAX_AGE": 600,
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20,
                         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
         }},

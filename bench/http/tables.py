@@ -172,7 +172,7 @@ errors: wrk's non-2xx, socket errors and timeouts, of all requests timed.
 - **Django**: `django.contrib.sessions` with its middleware and `SESSION_ENGINE` `db`, `cache`, `file`,
   `cached_db`, `signed_cookies`; the caches are `django.core.cache.backends.redis.RedisCache` on the shared
   redis-server; SQLite with Django's advice for concurrent writers (`transaction_mode="IMMEDIATE"`,
-  `timeout=20`, WAL, `synchronous=NORMAL`).
+  `timeout=20`, WAL, `synchronous=NORMAL`) and persistent connections (`CONN_MAX_AGE=600`).
 - **Starlette**: `starlette.middleware.sessions.SessionMiddleware(secret_key=...)`; starsessions 2:
   `SessionMiddleware(store=RedisStore(url))` and `SessionAutoloadMiddleware`.
 - One redis-server (no persistence) on loopback for every Redis row, each row with its own key prefix.
