@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
 use spysession_core::{
@@ -184,6 +184,8 @@ impl SessionManager {
         })??;
         match Session::load(py, slf.clone().unbind(), session) {
             Ok(session) => Ok(session),
+            // KeyboardInterrupt and the like are not about the record.
+            Err(e) if !e.is_instance_of::<PyException>(py) => Err(e),
             Err(_) => {
                 // A value of the record is damaged, or a pickle in it does
                 // not verify (planted by whoever can write to the store):
