@@ -36,7 +36,9 @@ DIST_TOOLS_STAMP := $(VENV)/.spysession-dist-tools
 
 ## dist-tools: ziglang and auditwheel in .venv.
 dist-tools: $(DIST_TOOLS_STAMP)
-$(DIST_TOOLS_STAMP): $(PY_DEPS_STAMP) mk/dist.mk
+# python-venv order-only: mk/python.mk is read after this file, so its
+# variables are not known yet here; a new .venv has no stamp anyway.
+$(DIST_TOOLS_STAMP): mk/dist.mk | python-venv
 	$(VPY) -m pip install --quiet $(DIST_TOOLS)
 	touch $@
 
