@@ -145,3 +145,49 @@ fn a_failed_delete_at_logout_is_retried_and_expires_the_cookie() {
     assert!(manager.begin(&request(&cookie)).unwrap().is_new());
     assert_eq!(store.len().unwrap(), 0);
 }
+
+#[test]
+fn a_damaged_lmdb_file_is_a_store_error_not_a_fresh_session() {
+    use std::os::unix::fs::FileExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let options = DbmOptions {
+        map_size: 1 << 20,
+        durable: false,
+    };
+    let store = Arc::new(DbmStore::open_with(dir.path(), options).unwrap());
+    let manager = SessionManager::new(store.clone(), Options::default()).unwrap();
+    let mut s = manager.begin(&request("")).unwrap();
+    s.set("user", Value::Int(1));
+    let cookie = cookie_pair(&s.commit().unwrap().set_cookie.unwrap());
+    // Zero the pages holding the session's store key (its records leaf and
+    // its expiry index leaf), as a bad sector or a stray write would: the
+    // database root and meta pages stay, so LMDB itself reports the damage.
+    let path = dir.path().join("data.mdb");
+    let bytes = std::fs::read(&path).unwrap();
+    let key = key_of(&cookie);
+    let page = 4096;
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let mut zeroed = 0;
+    for at in memchr::memmem::find_iter(&bytes, key.as_bytes()) {
+        let start = at / page * page;
+        assert!(start >= 2 * page, "not a meta page");
+        file.write_all_at(&vec![0u8; page], start as u64).unwrap();
+        zeroed += 1;
+    }
+    assert!(zeroed > 0, "the key is in the file");
+    file.sync_all().unwrap();
+    match manager.begin(&request(&cookie)) {
+        Err(Error::Lmdb(e)) => assert!(
+            matches!(e, lmdb::Error::Corrupted | lmdb::Error::PageNotFound),
+            "{e}"
+        ),
+        Err(other) => panic!("{other:?}"),
+        Ok(s) => panic!("a damaged store gave a session (new: {})", s.is_new()),
+    }
+    assert_eq!(
+        store.stats().corrupt,
+        0,
+        "no record was met, the store is damaged"
+    );
+}
