@@ -90,7 +90,7 @@ fn child_fills_the_disk() {
     };
     let store = Arc::new(DbmStore::open_with(dir.join("sessions"), options).unwrap());
     let manager = SessionManager::new(store.clone(), Options::default()).unwrap();
-    let value = Value::Str("x".repeat(2048).into());
+    let value = Value::Str("x".repeat(2048));
     let mut committed = Vec::new();
     let error = loop {
         let mut s = manager
