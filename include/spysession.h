@@ -193,7 +193,9 @@ enum sps_status
    */
   SPS_STORE_FULL = 5,
   /**
-   * A stored record (or given MessagePack) could not be decoded.
+   * A stored record (or given MessagePack) could not be decoded, or the
+   * store's files are damaged (LMDB reports corruption: an error for
+   * every call, never a fresh session).
    */
   SPS_CORRUPT = 6,
   /**
