@@ -1,0 +1,41 @@
+# The threaded C HTTP server of examples/c (issue 16) and its load tests.
+#
+#   make example-c-server  target/examples/spysession-server (libmicrohttpd)
+#   make test-c-server     the load test over loopback, then the same run
+#                          (shorter) with the server under valgrind
+#   make tsan-c-server     the server and the library built with
+#                          ThreadSanitizer, under the same load; any report
+#                          fails it (not in `make test`: see docs/reliability.md)
+#
+# The load test is tests/c/server_load.py (Python standard library only): it
+# starts the server with --port 0, reads the port from its first line (the
+# socket is listening by then, so nothing sleeps), and checks every count.
+
+.PHONY: example-c-server test-c-server tsan-c-server microhttpd-installed
+
+SERVER_BIN = $(C_TARGET_DIR)/examples/spysession-server
+SERVER_SRC := examples/c/server.c examples/c/server_store.c
+SERVER_CFLAGS = $(C_FLAGS) -pthread -Iinclude $$(pkg-config --cflags libmicrohttpd)
+SERVER_LOAD := $(PYTHON) tests/c/server_load.py
+
+microhttpd-installed:
+	@pkg-config --exists libmicrohttpd 2>/dev/null || { \
+	  echo "microhttpd-installed: installing libmicrohttpd-dev"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libmicrohttpd-dev pkg-config >/dev/null; }
+
+## example-c-server: the server, linked statically against libspysession.a
+## (libmicrohttpd dynamically, as Debian ships it).
+example-c-server: lib microhttpd-installed
+	@mkdir -p $(dir $(SERVER_BIN))
+	$(CC) $(SERVER_CFLAGS) -o $(SERVER_BIN) $(SERVER_SRC) \
+		$(C_LIBDIR)/libspysession.a $$(pkg-config --libs libmicrohttpd) $(C_STATIC_LIBS)
+
+## test-c-server: the full load on an LMDB store and on a Redis store, then a
+## short run under valgrind (memcheck: any error or definite leak fails).
+test-c-server: example-c-server valgrind-installed redis-server-installed
+	$(SERVER_LOAD) --server $(SERVER_BIN) --store dbm
+	$(SERVER_LOAD) --server $(SERVER_BIN) --store redis
+	$(SERVER_LOAD) --server $(SERVER_BIN) --store dbm --short \
+		--wrap "valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet"
