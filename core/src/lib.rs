@@ -28,7 +28,8 @@
 //!   Anything else from the network is not an id and never reaches a store.
 //! - [`Record`]: what a store keeps per id; its MessagePack layout is
 //!   documented on the type so that programs in any language can read it.
-//! - [`Value`]: nil, bool, int, float, str, bytes, list, map, ext.
+//! - [`Value`]: nil, bool, int, float, str, bytes, list, map, ext; [`ext`]
+//!   lays out the ext values spysession defines (tuple, set, datetime, ...).
 //! - [`Store`]: [`MemoryStore`], [`DbmStore`] (LMDB) or your own
 //!   ([`RawStore`] + [`CustomStore`]).
 //! - [`SessionManager`] + [`Options`]: begins a [`Session`] per request;
@@ -54,6 +55,7 @@
 mod clock;
 mod data;
 mod error;
+pub mod ext;
 mod fast_decode;
 pub mod http;
 mod id;
@@ -72,12 +74,13 @@ pub use manager::{PageOptions, Request, SessionManager};
 pub use options::{Options, SameSite, Transport};
 pub use record::{Changes, CompactString, Data, Record, FORMAT_VERSION};
 pub use session::{CommitResult, Session};
+pub use store::redact_url;
 pub use store::{
     clean_store, merge, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore, MemoryStore,
-    RawStore, SharedCommit, Store, StoreStats, Update,
+    RawStore, SharedCommit, Store, StoreStats, StoreUrl, Update,
 };
 #[cfg(feature = "redis")]
-pub use store::{RedisOptions, RedisStore};
+pub use store::{RedisAuth, RedisNode, RedisOptions, RedisStore};
 pub use value::{Value, EXT_PICKLE};
 pub use view::SessionIter;
 
