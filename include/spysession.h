@@ -41,7 +41,7 @@
 /**
  * Minor version.
  */
-#define SPS_VERSION_MINOR 1
+#define SPS_VERSION_MINOR 2
 
 /**
  * Patch version.
@@ -49,10 +49,16 @@
 #define SPS_VERSION_PATCH 0
 
 /**
+ * The version as a string, the same as sps_version() returns when the
+ * header and the library match.
+ */
+#define SPS_VERSION_STRING "0.2.0"
+
+/**
  * The version as one number, `major * 10000 + minor * 100 + patch`, for
  * `#if SPS_VERSION_NUMBER >= ...` tests.
  */
-#define SPS_VERSION_NUMBER 100
+#define SPS_VERSION_NUMBER 200
 
 /**
  * `samesite`: no SameSite attribute on the cookie.
@@ -620,8 +626,9 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library's version, e.g. `"0.1.0"` (compare with SPS_VERSION_MAJOR
- * etc. to detect a header and library that differ). A static string: do
+ * The library's version, e.g. `"0.2.0"` (compare with SPS_VERSION_STRING
+ * to detect a header and library that differ; the header's version macros
+ * are written by ffi/tests/header.rs from the same Cargo.toml). A static string: do
  * not free it.
  */
 const char *sps_version(void);

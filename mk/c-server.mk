@@ -39,3 +39,33 @@ test-c-server: example-c-server valgrind-installed redis-server-installed
 	$(SERVER_LOAD) --server $(SERVER_BIN) --store redis
 	$(SERVER_LOAD) --server $(SERVER_BIN) --store dbm --short \
 		--wrap "valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet"
+
+# ThreadSanitizer: the library (and LMDB's C code) instrumented by rustc and
+# cc, the server by gcc, linked with rustc's TSan runtime (gcc 12's libtsan
+# lacks the __tsan_memcpy that rustc's LLVM emits). Without the rust-src
+# component std itself is not instrumented (no -Zbuild-std), hence the one
+# std suppression in tests/c/tsan.supp; with it, build-std is used.
+TSAN_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+TSAN_SYSROOT := $(shell rustc --print sysroot 2>/dev/null)
+TSAN_BUILD_STD := $(if $(wildcard $(TSAN_SYSROOT)/lib/rustlib/src/rust/library),-Zbuild-std,)
+TSAN_DIR = $(C_TARGET_DIR)/tsan
+TSAN_BIN = $(TSAN_DIR)/examples/spysession-server
+TSAN_OPTS = exitcode=66 halt_on_error=0 suppressions=$(CURDIR)/tests/c/tsan.supp
+
+## tsan-c-server: the load test (LMDB and Redis) on the TSan build; a report
+## not in tests/c/tsan.supp fails it.
+tsan-c-server: microhttpd-installed redis-server-installed
+	RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(TSAN_DIR) \
+	  RUSTFLAGS="-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer" \
+	  CFLAGS_$(subst -,_,$(TSAN_TRIPLE))="-fsanitize=thread -g -O1" \
+	  $(CARGO) build -p spysession-ffi --target $(TSAN_TRIPLE) $(TSAN_BUILD_STD)
+	@mkdir -p $(dir $(TSAN_BIN))
+	$(CC) $(C_FLAGS) -O1 -fsanitize=thread -pthread -Iinclude $$(pkg-config --cflags libmicrohttpd) \
+	  -c -o $(TSAN_DIR)/server.o examples/c/server.c
+	$(CC) $(C_FLAGS) -O1 -fsanitize=thread -Iinclude -c -o $(TSAN_DIR)/server_store.o examples/c/server_store.c
+	$(CC) -pthread -o $(TSAN_BIN) $(TSAN_DIR)/server.o $(TSAN_DIR)/server_store.o \
+	  $(TSAN_DIR)/$(TSAN_TRIPLE)/debug/libspysession.a \
+	  -Wl,--whole-archive $(TSAN_SYSROOT)/lib/rustlib/$(TSAN_TRIPLE)/lib/librustc-stable_rt.tsan.a \
+	  -Wl,--no-whole-archive $$(pkg-config --libs libmicrohttpd) $(C_STATIC_LIBS) -lstdc++
+	TSAN_OPTIONS="$(TSAN_OPTS)" $(SERVER_LOAD) --server $(TSAN_BIN) --store dbm
+	TSAN_OPTIONS="$(TSAN_OPTS)" $(SERVER_LOAD) --server $(TSAN_BIN) --store redis

@@ -31,7 +31,7 @@ lib:
 
 ## header: rewrite include/spysession.h from ffi/src (then commit it).
 header:
-	UPDATE_HEADER=1 $(CARGO) test -p spysession-ffi --test header
+	UPDATE_HEADER=1 $(CARGO) test -p spysession-ffi --test header -- committed_header_is_up_to_date
 
 ## install: PREFIX (default /usr/local; DESTDIR honoured). Release build
 ## unless C_PROFILE is given. The shared library is installed stripped under
