@@ -1053,6 +1053,28 @@ void sps_store_free(sps_store *store);
 double sps_now(void);
 
 /**
+ * Opens the store that `url` (UTF-8, pointer + length) names:
+ * `memory:`, a directory path or `dbm:///path` (a DbmStore),
+ * `redis://[user:password@]host[:port][/db]`, `unix:///path/redis.sock`
+ * (a RedisStore); options in the query string, e.g.
+ * `dbm:///var/lib/site/sessions?durable=false&map_size=1073741824` or
+ * `redis://cache:6379/2?prefix=site:&pool_size=16`. The same URLs as
+ * Python's `spysession.open_store` and the command line's `--store`.
+ *
+ * A URL that is malformed, or names an unknown option or a bad value, is
+ * SPS_CONFIG, the message naming the bad part; no message ever contains
+ * the URL's password. A kind this library cannot open (`rediss://` without
+ * TLS built in, Sentinel, Cluster) is SPS_CONFIG or SPS_UNSUPPORTED. A
+ * DbmStore directory is created when missing (SPS_IO when it cannot be);
+ * a RedisStore connects at first use.
+ *
+ * # Safety
+ * `url` is NULL or points to `url_len` readable bytes; `out_store` is NULL
+ * or writable.
+ */
+sps_status sps_store_open_url(const char *url, size_t url_len, sps_store **out_store);
+
+/**
  * `*out_type`: the SPS_TYPE_* of the value of `key`; SPS_NOT_FOUND if unset.
  *
  * # Safety

@@ -14,7 +14,7 @@
 .PHONY: example-c-server test-c-server tsan-c-server microhttpd-installed
 
 SERVER_BIN = $(C_TARGET_DIR)/examples/spysession-server
-SERVER_SRC := examples/c/server.c examples/c/server_store.c
+SERVER_SRC := examples/c/server.c
 SERVER_CFLAGS = $(C_FLAGS) -pthread -Iinclude $$(pkg-config --cflags libmicrohttpd)
 SERVER_LOAD := $(PYTHON) tests/c/server_load.py
 
@@ -62,8 +62,7 @@ tsan-c-server: microhttpd-installed redis-server-installed
 	@mkdir -p $(dir $(TSAN_BIN))
 	$(CC) $(C_FLAGS) -O1 -fsanitize=thread -pthread -Iinclude $$(pkg-config --cflags libmicrohttpd) \
 	  -c -o $(TSAN_DIR)/server.o examples/c/server.c
-	$(CC) $(C_FLAGS) -O1 -fsanitize=thread -Iinclude -c -o $(TSAN_DIR)/server_store.o examples/c/server_store.c
-	$(CC) -pthread -o $(TSAN_BIN) $(TSAN_DIR)/server.o $(TSAN_DIR)/server_store.o \
+	$(CC) -pthread -o $(TSAN_BIN) $(TSAN_DIR)/server.o \
 	  $(TSAN_DIR)/$(TSAN_TRIPLE)/debug/libspysession.a \
 	  -Wl,--whole-archive $(TSAN_SYSROOT)/lib/rustlib/$(TSAN_TRIPLE)/lib/librustc-stable_rt.tsan.a \
 	  -Wl,--no-whole-archive $$(pkg-config --libs libmicrohttpd) $(C_STATIC_LIBS) -lstdc++

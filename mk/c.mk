@@ -25,9 +25,11 @@ C_FLAGS := -Wall -Wextra -Werror -std=c11 -O2 -g
 C_STATIC_LIBS := -lpthread -ldl -lm -lrt -lutil
 PREFIX ?= /usr/local
 
-## lib: the C libraries, in $(C_LIBDIR).
+## lib: the C libraries, in $(C_LIBDIR), with the SONAME link that programs
+## linked against that directory load.
 lib:
 	$(CARGO) build -p spysession-ffi $(C_CARGO_FLAGS)
+	@ln -sf libspysession.so $(C_LIBDIR)/$(C_SONAME)
 
 ## header: rewrite include/spysession.h from ffi/src (then commit it).
 header:

@@ -10,7 +10,8 @@
  *
  *   --port     TCP port; 0 picks a free one. The line "listening on
  *              http://ADDR:PORT/" is printed once the socket accepts.
- *   --store    memory:, a directory or dbm:///dir (LMDB), redis://...
+ *   --store    a store URL (sps_store_open_url): memory:, a directory or
+ *              dbm:///dir?durable=false (LMDB), redis://host:6379/0, ...
  *   --threads  size of the thread pool (default: the number of CPUs)
  *   --bind     IPv4 address to listen on (default 127.0.0.1)
  *
@@ -26,8 +27,6 @@
  * SIGTERM stops the server cleanly.
  */
 #define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask, sysconf */
-
-#include "server_store.h"
 
 #include <spysession.h>
 
@@ -248,9 +247,9 @@ int main(int argc, char **argv) {
     }
 
     sps_store *store = NULL;
-    const char *why = NULL;
-    if (server_store_open(store_url, &store, &why) != SPS_OK) {
-        fprintf(stderr, "spysession-server: --store %s: %s\n", store_url, why);
+    if (sps_store_open_url(store_url, strlen(store_url), &store) != SPS_OK) {
+        /* The message names the bad part, never the URL's password. */
+        fprintf(stderr, "spysession-server: --store: %s\n", sps_last_error());
         return 1;
     }
     sps_manager *manager = NULL;

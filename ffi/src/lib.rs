@@ -42,6 +42,7 @@ mod redis;
 mod session;
 mod status;
 mod store;
+mod url;
 mod values;
 
 use std::ffi::c_char;
@@ -53,6 +54,7 @@ pub use redis::*;
 pub use session::*;
 pub use status::{sps_last_error, sps_status, sps_status_name};
 pub use store::*;
+pub use url::sps_store_open_url;
 pub use values::*;
 
 /// The library's version, e.g. `"0.2.0"` (compare with SPS_VERSION_STRING

@@ -16,7 +16,10 @@ fn version_macros() -> String {
         part(env!("CARGO_PKG_VERSION_MINOR")),
         part(env!("CARGO_PKG_VERSION_PATCH")),
     );
-    assert!(minor < 100 && patch < 100, "SPS_VERSION_NUMBER has two digits each");
+    assert!(
+        minor < 100 && patch < 100,
+        "SPS_VERSION_NUMBER has two digits each"
+    );
     let number = major * 10000 + minor * 100 + patch;
     let version = env!("CARGO_PKG_VERSION");
     format!(
@@ -84,7 +87,10 @@ fn cargo_toml_version() -> String {
         .lines()
         .find(|l| l.trim_start().starts_with("version"))
         .expect("[workspace.package] has a version");
-    line.split('"').nth(1).expect("version = \"X.Y.Z\"").to_owned()
+    line.split('"')
+        .nth(1)
+        .expect("version = \"X.Y.Z\"")
+        .to_owned()
 }
 
 #[test]

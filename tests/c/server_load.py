@@ -252,7 +252,9 @@ def main():
         if args.store == "redis":
             redis, url = start_redis(tmp)
         elif args.store == "dbm":
-            url = os.path.join(tmp, "store") + ("?map_size=16777216" if args.short else "")
+            # A bare directory path, or (short) a dbm:// URL with a small map.
+            path = os.path.join(tmp, "store")
+            url = f"dbm://{path}?map_size=16777216" if args.short else path
         else:
             url = "memory:"
         with open(stderr_path, "w") as stderr:
