@@ -18,6 +18,7 @@ help:
 	@echo "make bench  - criterion benchmarks and the Python benchmark beside its peers"
 	@echo "make fuzz   - each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make example-c-server - target/examples/spysession-server, the threaded C HTTP server"
+	@echo "make tsan-c-server - the C server and the library under ThreadSanitizer, loaded (not in make test)"
 	@echo "make install PREFIX=/usr/local - header, libspysession.so/.a, spysession.pc"
 	@echo "make dist   - release artifacts in dist/: wheel, sdist, C tarball, SHA256SUMS"
 	@echo "make test-dist - make dist, then each artifact installed and used as a user would"
