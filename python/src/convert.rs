@@ -16,8 +16,6 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
 use spysession_core::{Value, EXT_PICKLE};
 
-use crate::text::utf8;
-
 /// Deepest nesting of lists and dicts stored natively.
 const MAX_DEPTH: usize = 200;
 
@@ -84,7 +82,7 @@ fn to_value_at(obj: &Bound<'_, PyAny>, pickle: bool, depth: usize) -> PyResult<V
     } else if let Ok(f) = obj.cast_exact::<PyFloat>() {
         return Ok(Value::Float(f.value()));
     } else if let Ok(s) = obj.cast_exact::<PyString>() {
-        return Ok(Value::Str(utf8(s)?.to_owned()));
+        return Ok(Value::Str(s.to_str()?.to_owned()));
     } else if let Ok(b) = obj.cast_exact::<PyBytes>() {
         return Ok(Value::Bytes(b.as_bytes().to_vec()));
     } else if let Ok(list) = obj.cast_exact::<PyList>() {

@@ -11,21 +11,19 @@
 //!   `RedisStore`, and Python subclasses as engine stores.
 //! - [`config`]: options from keywords; `configure()` defaults.
 //! - [`manager`], [`session`]: `SessionManager`, `Session`.
-//! - [`text`]: reading a `str` in place; [`fast_begin`]: `begin` as a
-//!   vectorcall method.
 
 #![deny(missing_docs)]
+// The module is written in safe Rust: pyo3 does every call into CPython.
+#![deny(unsafe_code)]
 
 mod clock;
 mod config;
 mod convert;
 mod custom_store;
 mod errors;
-mod fast_begin;
 mod manager;
 mod session;
 mod stores;
-mod text;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -74,7 +72,6 @@ fn _spysession(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stores::DbmStore>()?;
     m.add_class::<stores::RedisStore>()?;
     m.add_class::<manager::SessionManager>()?;
-    fast_begin::install(py)?;
     m.add_class::<session::Session>()?;
     m.add_class::<session::SessionKeys>()?;
     m.add_class::<convert::Ext>()?;
