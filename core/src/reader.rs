@@ -210,7 +210,7 @@ impl<'a> Reader<'a> {
         }
         let at = self.pos;
         match self.value(0)? {
-            Value::Int(1) => {}
+            Value::Int(v) if v == i64::from(FORMAT_VERSION) => {}
             Value::Int(v) => return self.fail(at, DecodeErrorKind::Version(v as u64)),
             Value::UInt(v) => return self.fail(at, DecodeErrorKind::Version(v)),
             _ => {

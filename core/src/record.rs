@@ -349,9 +349,8 @@ mod tests {
     #[test]
     fn other_encodings_of_the_same_record_are_read() {
         // An integer expiry and an array16 header, as another writer may write.
-        let mut bytes = vec![
-            0xdc, 0x00, 0x05, 0x01, 0xcd, 0x03, 0xe8, 0xcd, 0x03, 0xe8, 0xcd, 0x07, 0xd0,
-        ];
+        let mut bytes = vec![0xdc, 0x00, 0x05, FORMAT_VERSION];
+        bytes.extend_from_slice(&[0xcd, 0x03, 0xe8, 0xcd, 0x03, 0xe8, 0xcd, 0x07, 0xd0]);
         bytes.extend_from_slice(&[0x81, 0xa1, b'k', 0x07]);
         let r = Record::decode(&bytes).unwrap();
         assert_eq!(
