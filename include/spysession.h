@@ -373,7 +373,7 @@ typedef struct {
 typedef double (*sps_clock_fn)(void *user_data);
 
 /**
- * A site's session options (SPEC §3). Initialise with
+ * A site's session options (the README's Options table). Initialise with
  * sps_manager_options_init, then change the fields you need; strings are
  * pointer + length, NULL meaning the default (for `domain`: none). The
  * strings are copied by sps_manager_new.
@@ -703,7 +703,7 @@ sps_status sps_record_sink_set(sps_record_sink *sink, const uint8_t *record, siz
 sps_status sps_store_open_custom(const sps_store_callbacks *callbacks, sps_store **out_store);
 
 /**
- * Fills `options` with the defaults of SPEC §3. `struct_size` is
+ * Fills `options` with the defaults (the README's Options table). `struct_size` is
  * `sizeof(sps_manager_options)` (at least this library's; see the crate docs).
  *
  * # Safety

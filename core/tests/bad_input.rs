@@ -1,4 +1,4 @@
-//! The bad-input table (issue 7): each row is hostile or broken input; each
+//! The bad-input table (docs/reliability.md): each row is hostile or broken input; each
 //! gets the documented error or a fresh session, and nothing stored is lost.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The behaviours of SPEC §2 and §3 through the manager, with an injected
+//! The behaviours of sessions and their options (README: Options) through the manager, with an injected
 //! clock so expiry is exact.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Manager handles and their options (SPEC §3), with an optional C clock.
+//! Manager handles and their options (the README's Options table), with an optional C clock.
 
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
@@ -29,7 +29,7 @@ pub const SPS_TRANSPORT_POST: u32 = 3;
 /// thread using the manager, so it must be thread-safe.
 pub type sps_clock_fn = Option<unsafe extern "C" fn(user_data: *mut c_void) -> f64>;
 
-/// A site's session options (SPEC §3). Initialise with
+/// A site's session options (the README's Options table). Initialise with
 /// sps_manager_options_init, then change the fields you need; strings are
 /// pointer + length, NULL meaning the default (for `domain`: none). The
 /// strings are copied by sps_manager_new.
@@ -85,7 +85,7 @@ pub struct sps_manager_options {
     pub clock_user_data: *mut c_void,
 }
 
-/// Fills `options` with the defaults of SPEC §3. `struct_size` is
+/// Fills `options` with the defaults (the README's Options table). `struct_size` is
 /// `sizeof(sps_manager_options)` (at least this library's; see the crate docs).
 ///
 /// # Safety

@@ -1,4 +1,4 @@
-//! Manager options from Python keywords (SPEC §3), and the site-wide
+//! Manager options from Python keywords (README: Options), and the site-wide
 //! defaults that `configure()` sets (Spyce's config file).
 //!
 //! Options are resolved in three layers: the built-in defaults, then what

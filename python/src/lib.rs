@@ -1,8 +1,9 @@
 //! `spysession._spysession`: the Python binding of the spysession engine.
 //!
 //! The Python package `spysession` (python/spysession/) re-exports these
-//! names and adds the pure-Python parts (`wsgi`, `scheduler`). SPEC §4 is
-//! the contract; the modules here:
+//! names and adds the pure-Python parts (`wsgi`, `scheduler`). The README's
+//! Python section is the contract (docs/architecture.md: how it fits); the
+//! modules here:
 //!
 //! - [`errors`]: engine errors to exceptions, in one place; the helper that
 //!   runs store work without the GIL.

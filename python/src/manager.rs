@@ -21,7 +21,7 @@ use crate::stores::{MemoryStore, SessionStore};
 /// then looked for in the other transports only).
 const MAX_FORM_BODY: usize = 1 << 20;
 
-/// A site's session configuration: store, options (SPEC §3) and clock. Every
+/// A site's session configuration: store, options (README: Options) and clock. Every
 /// option not given here takes the value set by `configure()` or the
 /// built-in default. Thread-safe; make one per site.
 #[pyclass(module = "spysession", frozen)]

@@ -1,4 +1,4 @@
-"""SessionManager: options (SPEC §3), expiry with an injected clock, cookies,
+"""SessionManager: options (README: Options), expiry with an injected clock, cookies,
 transports, paths, from_environ, configure() and clean_store()."""
 
 from __future__ import annotations
