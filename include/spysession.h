@@ -381,7 +381,7 @@ typedef struct {
 typedef double (*sps_clock_fn)(void *user_data);
 
 /**
- * A site's session options (SPEC §3). Initialise with
+ * A site's session options (the README's Options table). Initialise with
  * sps_manager_options_init, then change the fields you need; strings are
  * pointer + length, NULL meaning the default (for `domain`: none). The
  * strings are copied by sps_manager_new.
@@ -712,8 +712,8 @@ sps_status sps_record_sink_set(sps_record_sink *sink, const uint8_t *record, siz
 sps_status sps_store_open_custom(const sps_store_callbacks *callbacks, sps_store **out_store);
 
 /**
- * Fills `options` with the defaults of SPEC §3. `struct_size` must be
- * `sizeof(sps_manager_options)`.
+ * Fills `options` with the defaults (the README's Options table). `struct_size` is
+ * `sizeof(sps_manager_options)` (at least this library's; see the crate docs).
  *
  * # Safety
  * `options` is NULL or writable for `struct_size` bytes.
@@ -744,8 +744,8 @@ sps_status sps_manager_new(const sps_store *store,
 void sps_manager_free(sps_manager *manager);
 
 /**
- * Fills `options` with the defaults. `struct_size` must be
- * `sizeof(sps_redis_options)`.
+ * Fills `options` with the defaults. `struct_size` is
+ * `sizeof(sps_redis_options)` (at least this library's; see the crate docs).
  *
  * # Safety
  * `options` is NULL or writable for `struct_size` bytes.
@@ -961,8 +961,8 @@ const char *sps_last_error(void);
 const char *sps_status_name(uint32_t status);
 
 /**
- * Fills `options` with the defaults. `struct_size` must be
- * `sizeof(sps_dbm_options)`.
+ * Fills `options` with the defaults. `struct_size` is
+ * `sizeof(sps_dbm_options)` (at least this library's; see the crate docs).
  *
  * # Safety
  * `options` is NULL or writable for `struct_size` bytes.

@@ -25,14 +25,22 @@
 //!   dropped (no resurrection).
 //! - A request path that is not UTF-8 is matched after lossy conversion.
 //! - Options structs carry `struct_size`, set by their `_init` function from
-//!   the caller's `sizeof`, so a library and a header that disagree are
-//!   caught as `SPS_INVALID_ARGUMENT` rather than misread.
+//!   the caller's `sizeof`. New fields are only ever added at the end, with
+//!   zero as their default. A library accepts its own size, and a larger
+//!   one (a program built against a newer header) as long as the bytes past
+//!   its own are zero (the `_init` function zeroes them): a newer field that
+//!   the program set is `SPS_INVALID_ARGUMENT`, never silently ignored
+//!   (Linux's rule for `openat2`'s struct). A smaller size is refused.
 
 #![deny(missing_docs)]
 #![allow(non_camel_case_types)]
 // Every `unsafe extern "C" fn` documents its contract in a `# Safety`
 // section, which also goes into the header.
 #![warn(clippy::missing_safety_doc)]
+// Each unsafe operation sits in its own `unsafe` block with the argument
+// for it (`// SAFETY:`), inside unsafe functions too.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod buf;
 mod custom;

@@ -35,7 +35,8 @@ pub unsafe extern "C" fn sps_store_open_url(
     out_store: *mut *mut sps_store,
 ) -> sps_status {
     guard(|| {
-        let out = Out::new(out_store, "out_store")?;
+        // SAFETY: `out_store` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_store, "out_store") }?;
         // SAFETY: the caller's promise on `url` and `url_len`.
         let url = unsafe { text(url, url_len, "url")? };
         let store = StoreUrl::parse(url)?.open()?;
@@ -75,10 +76,8 @@ mod tests {
             assert_eq!(status, sps_status::SPS_OK, "{url}: {}", last_error());
             let mut len = 99;
             // SAFETY: `store` is live; `len` writable.
-            assert_eq!(
-                unsafe { sps_store_len(store, &mut len) },
-                sps_status::SPS_OK
-            );
+            let status = unsafe { sps_store_len(store, &mut len) };
+            assert_eq!(status, sps_status::SPS_OK);
             assert_eq!(len, 0);
             // SAFETY: `store` came from sps_store_open_url and is freed once.
             unsafe { sps_store_free(store) };

@@ -113,3 +113,19 @@ fn committed_header_states_the_cargo_toml_version() {
         );
     }
 }
+
+/// `sps_stats` spells out the core's one list of counters, in its order.
+#[test]
+fn sps_stats_has_the_cores_counters_in_order() {
+    let generated = generate();
+    let end = generated
+        .find("} sps_stats;")
+        .expect("the header declares sps_stats");
+    let start = generated[..end].rfind("typedef struct {").unwrap();
+    let fields: Vec<&str> = generated[start..end]
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("uint64_t "))
+        .map(|f| f.trim_end_matches(';'))
+        .collect();
+    assert_eq!(fields, spysession_core::StoreStats::NAMES);
+}
