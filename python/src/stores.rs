@@ -194,7 +194,7 @@ impl SessionStore {
     }
 
     /// The store's counters: loads, commits, merges, dropped, corrupt,
-    /// cleaned, evicted.
+    /// cleaned, evicted, rejected.
     fn stats<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
         let s = Self::gate(slf)?.stats();
         let d = PyDict::new(slf.py());
@@ -206,6 +206,7 @@ impl SessionStore {
             ("corrupt", s.corrupt),
             ("cleaned", s.cleaned),
             ("evicted", s.evicted),
+            ("rejected", s.rejected),
         ] {
             d.set_item(k, v)?;
         }

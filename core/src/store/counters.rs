@@ -21,6 +21,10 @@ pub struct StoreStats {
     pub cleaned: u64,
     /// Records evicted to respect `max_sessions` (bounded MemoryStore).
     pub evicted: u64,
+    /// Requests that presented an id that was malformed or, in strict mode,
+    /// unknown (or expired): a guessing or fixation attempt shows up here.
+    /// Counted by the manager, once per request.
+    pub rejected: u64,
 }
 
 /// Atomic counters behind [`StoreStats`].
@@ -33,6 +37,7 @@ pub struct Counters {
     corrupt: AtomicU64,
     cleaned: AtomicU64,
     evicted: AtomicU64,
+    rejected: AtomicU64,
 }
 
 impl Counters {
@@ -51,6 +56,10 @@ impl Counters {
     /// Counts `n` evicted records.
     pub fn count_evicted(&self, n: u64) {
         self.evicted.fetch_add(n, Relaxed);
+    }
+    /// Counts one request that presented a rejected id.
+    pub fn count_rejected(&self) {
+        self.rejected.fetch_add(1, Relaxed);
     }
     /// Counts a commit by its outcome.
     pub fn count_commit(&self, outcome: CommitOutcome) {
@@ -76,6 +85,7 @@ impl Counters {
             corrupt: self.corrupt.load(Relaxed),
             cleaned: self.cleaned.load(Relaxed),
             evicted: self.evicted.load(Relaxed),
+            rejected: self.rejected.load(Relaxed),
         }
     }
 }
