@@ -1,4 +1,4 @@
-# Fuzzing with cargo fuzz / libFuzzer (issue 7, item 3). Not part of `make test`.
+# Fuzzing with cargo fuzz / libFuzzer (docs/reliability.md). Not part of `make test`.
 #
 #   make fuzz                      every target for FUZZ_SECONDS (default 60) each
 #   make fuzz FUZZ_TARGETS=session_id FUZZ_SECONDS=600
@@ -18,7 +18,7 @@
 .PHONY: fuzz fuzz-build fuzz-install
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= cookie_header form_values session_id record_decode value_msgpack manager_begin
+FUZZ_TARGETS ?= cookie_header form_values session_id record_decode value_msgpack manager_begin ext_decode
 FUZZ_DIR := $(CURDIR)/fuzz
 FUZZ_ENV := RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(FUZZ_DIR)/target
 

@@ -21,8 +21,10 @@ pub enum Error {
     Lmdb(lmdb::Error),
     /// The store has no room left (LMDB `MDB_MAP_FULL`, or a custom store said so).
     StoreFull,
-    /// A stored record could not be decoded.
-    Corrupt(String),
+    /// A stored record could not be decoded; the cause says where and why
+    /// (a [`crate::DecodeError`] from the record reader, an ext value's
+    /// error, LMDB's report of a damaged file...).
+    Corrupt(Box<dyn std::error::Error + Send + Sync>),
     /// A string that should be a session id is not 32 lowercase hex characters.
     InvalidId,
     /// A string that should be a store key is not 32 lowercase hex characters.
@@ -110,7 +112,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io(e) => Some(e),
             Error::Lmdb(e) => Some(e),
-            Error::Custom(e) => Some(e.as_ref()),
+            Error::Custom(e) | Error::Corrupt(e) => Some(e.as_ref()),
             _ => None,
         }
     }

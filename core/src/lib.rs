@@ -30,7 +30,8 @@
 //!   of SHA-256 of the id. No store ever sees an id.
 //! - [`Record`]: what a store keeps per store key; its MessagePack layout is
 //!   documented on the type so that programs in any language can read it.
-//! - [`Value`]: nil, bool, int, float, str, bytes, list, map, ext.
+//! - [`Value`]: nil, bool, int, float, str, bytes, list, map, ext; [`ext`]
+//!   lays out the ext values spysession defines (tuple, set, datetime, ...).
 //! - [`Store`]: [`MemoryStore`], [`DbmStore`] (LMDB) or your own
 //!   ([`RawStore`] + [`CustomStore`]).
 //! - [`SessionManager`] + [`Options`]: begins a [`Session`] per request;
@@ -56,11 +57,12 @@
 mod clock;
 mod data;
 mod error;
-mod fast_decode;
+pub mod ext;
 pub mod http;
 mod id;
 mod manager;
 mod options;
+mod reader;
 mod record;
 mod session;
 mod store;
@@ -73,14 +75,16 @@ pub use error::{Error, Result};
 pub use id::{SessionId, ID_LEN};
 pub use manager::{PageOptions, Request, SessionManager};
 pub use options::{Options, SameSite, Transport};
+pub use reader::{DecodeError, DecodeErrorKind, MAX_DEPTH};
 pub use record::{Changes, CompactString, Data, Record, FORMAT_VERSION};
 pub use session::{CommitResult, Session};
+pub use store::redact_url;
 pub use store::{
     clean_store, merge, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore, MemoryStore,
-    RawStore, SharedCommit, Store, StoreStats, Update,
+    RawStore, SharedCommit, Store, StoreStats, StoreUrl, Update,
 };
 #[cfg(feature = "redis")]
-pub use store::{RedisOptions, RedisStore};
+pub use store::{RedisAuth, RedisNode, RedisOptions, RedisStore};
 pub use store_key::{StoreKey, STORE_KEY_LEN};
 pub use value::{Value, EXT_PICKLE};
 pub use view::SessionIter;

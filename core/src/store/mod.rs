@@ -16,6 +16,7 @@ mod memory;
 mod pid;
 #[cfg(feature = "redis")]
 mod redis;
+mod url;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisOptions, RedisStore};
@@ -23,6 +24,9 @@ pub use counters::{Counters, StoreStats};
 pub use custom::{CustomStore, RawStore};
 pub use dbm::{DbmOptions, DbmStore};
 pub use memory::MemoryStore;
+pub use url::{redact_url, StoreUrl};
+#[cfg(feature = "redis")]
+pub use url::{RedisAuth, RedisNode};
 
 use std::sync::Arc;
 

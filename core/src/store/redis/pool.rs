@@ -127,7 +127,7 @@ pub(super) fn client(url: &str, root_cert: Option<&[u8]>) -> Result<Client> {
 /// our prefix is a damaged record; everything else is I/O, the cause kept.
 fn to_error(e: RedisError) -> Error {
     if e.code() == Some("WRONGTYPE") {
-        return Error::Corrupt(format!("the session's Redis key is not a hash: {e}"));
+        return Error::Corrupt(format!("the session's Redis key is not a hash: {e}").into());
     }
     let kind = if e.is_timeout() {
         io::ErrorKind::TimedOut
