@@ -52,6 +52,7 @@ class StoreStats(TypedDict):
     corrupt: int
     cleaned: int
     evicted: int
+    rejected: int
 
 @final
 class Ext:

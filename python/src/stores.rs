@@ -194,7 +194,7 @@ impl SessionStore {
     }
 
     /// The store's counters: loads, commits, merges, dropped, corrupt,
-    /// cleaned, evicted (the core's one list, `StoreStats::NAMES`).
+    /// cleaned, evicted, rejected (the core's one list, `StoreStats::NAMES`).
     fn stats<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(slf.py());
         for (k, v) in Self::gate(slf)?.stats().fields() {
