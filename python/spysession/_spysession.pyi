@@ -29,6 +29,7 @@ __all__ = [
     "Ext",
     "configure",
     "clean_store",
+    "open_store",
 ]
 
 __version__: str
@@ -226,3 +227,6 @@ def configure(
     clock: Optional[Callable[[], float]] = ...,
 ) -> None: ...
 def clean_store(store: Optional[SessionStore] = None) -> int: ...
+def open_store(
+    url: str, **options: Union[str, bool, int, float, PathLike[str], None]
+) -> Union[MemoryStore, DbmStore, RedisStore, SessionStore]: ...

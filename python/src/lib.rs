@@ -8,7 +8,8 @@
 //!   runs store work without the GIL.
 //! - [`convert`]: Python values <-> engine values (pickles for the rest).
 //! - [`stores`], [`custom_store`]: `SessionStore`, `MemoryStore`, `DbmStore`,
-//!   `RedisStore`, and Python subclasses as engine stores.
+//!   `RedisStore`, and Python subclasses as engine stores; [`store_url`]:
+//!   `open_store(url)`.
 //! - [`config`]: options from keywords; `configure()` defaults.
 //! - [`manager`], [`session`]: `SessionManager`, `Session`.
 //! - [`text`]: reading a `str` in place; [`fast_begin`]: `begin` as a
@@ -24,6 +25,7 @@ mod errors;
 mod fast_begin;
 mod manager;
 mod session;
+mod store_url;
 mod stores;
 mod text;
 
@@ -80,6 +82,7 @@ fn _spysession(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::Ext>()?;
     m.add_function(wrap_pyfunction!(configure, m)?)?;
     m.add_function(wrap_pyfunction!(clean_store, m)?)?;
+    m.add_function(wrap_pyfunction!(store_url::open_store, m)?)?;
     session::register_abc(py)?;
     Ok(())
 }
