@@ -50,6 +50,8 @@ pub struct Session {
     /// cookie cannot replace the browser's real session cookie.
     detached: bool,
     committed: bool,
+    /// False: the live cookie has no Max-Age or Expires (a browser-session cookie).
+    persistent_cookie: bool,
 }
 
 impl Session {
@@ -79,7 +81,23 @@ impl Session {
             invalidated: false,
             detached: false,
             committed: false,
+            persistent_cookie: true,
         }
+    }
+
+    /// Whether the `Set-Cookie` of this live session carries `Max-Age` and
+    /// `Expires` (true, the default: the cookie lives as long as the
+    /// session) or neither (false: a browser-session cookie, dropped when
+    /// the browser closes, as Flask's `session.permanent = False`). The
+    /// session's expiry at the server is the same either way. The cookie
+    /// that expires an invalidated session always has `Max-Age=0`.
+    pub fn set_persistent_cookie(&mut self, persistent: bool) {
+        self.persistent_cookie = persistent;
+    }
+
+    /// See [`Session::set_persistent_cookie`].
+    pub fn persistent_cookie(&self) -> bool {
+        self.persistent_cookie
     }
 
     /// Marks a session begun outside its path: see [`Session::is_detached`].
@@ -345,8 +363,7 @@ impl Session {
         Some(set_cookie_with(
             &self.cookie_attributes(),
             |out| self.id.push_to(out),
-            max_age,
-            self.expires_at,
+            self.persistent_cookie.then_some((max_age, self.expires_at)),
         ))
     }
 

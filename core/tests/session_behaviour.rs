@@ -614,3 +614,50 @@ fn after_commit_a_session_shows_its_changes_and_on_memory_the_stored_record() {
         assert_eq!(m.begin(&request(&cookie)).unwrap().len(), 4);
     }
 }
+
+#[test]
+fn a_browser_session_cookie_has_no_max_age_nor_expires() {
+    let (m, clock) = manager(Options {
+        expire: 600.0,
+        touch_interval: Some(0.0),
+        ..Options::default()
+    });
+    let mut s = m.begin(&request("")).unwrap();
+    assert!(s.persistent_cookie(), "persistent by default");
+    s.set_persistent_cookie(false);
+    s.set("k", Value::Int(1));
+    let set = s
+        .commit()
+        .unwrap()
+        .set_cookie
+        .expect("a new session sets a cookie");
+    assert!(
+        !set.contains("Max-Age") && !set.contains("Expires"),
+        "{set}"
+    );
+    assert!(set.contains("; Path=/"), "{set}");
+    // The server still expires it after `expire` seconds.
+    let cookie = cookie_pair(&set);
+    clock.advance(599.0);
+    let mut s = m.begin(&request(&cookie)).unwrap();
+    assert!(!s.is_new());
+    // A touch re-sends it in the form the request asks for.
+    let set = s
+        .commit()
+        .unwrap()
+        .set_cookie
+        .expect("a touch re-sends the cookie");
+    assert!(set.contains("Max-Age=600"), "{set}");
+    let mut s = m.begin(&request(&cookie)).unwrap();
+    s.set_persistent_cookie(false);
+    s.invalidate();
+    let set = s
+        .commit()
+        .unwrap()
+        .set_cookie
+        .expect("invalidation expires the cookie");
+    assert!(
+        set.contains("Max-Age=0"),
+        "the expiring cookie keeps Max-Age=0: {set}"
+    );
+}

@@ -401,6 +401,19 @@ impl Session {
         PyList::new(py, headers)
     }
 
+    /// True (the default): the Set-Cookie of this session carries Max-Age
+    /// and Expires. False: a browser-session cookie, without either (Flask's
+    /// `session.permanent = False`); the server expires it all the same.
+    #[getter]
+    fn persistent_cookie(&self) -> bool {
+        self.core.persistent_cookie()
+    }
+
+    #[setter]
+    fn set_persistent_cookie(&mut self, persistent: bool) {
+        self.core.set_persistent_cookie(persistent);
+    }
+
     /// A new id, same data; the old id is deleted at commit (call at login).
     fn regenerate(&mut self) {
         self.core.regenerate();
