@@ -14,7 +14,8 @@
 ``environ[environ_key]`` is a :class:`LazySession`: the session is loaded
 from the store on first use only (a request that never touches it costs no
 store access), committed when the app calls ``start_response``, and its
-``Set-Cookie`` header is added to the response. Changes made after
+``Set-Cookie`` header is added to the response, with ``Vary: Cookie`` when
+the session was used. Changes made after
 ``start_response`` (while the body is being produced) are committed when
 the response body is closed.
 """
@@ -26,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 
 from ._spysession import Session, SessionManager
 
-__all__ = ["LazySession", "SessionMiddleware"]
+__all__ = ["LazySession", "SessionMiddleware", "vary_cookie"]
 
 
 class LazySession(MutableMapping):  # type: ignore[type-arg]
@@ -110,6 +111,19 @@ class _ClosingBody:
             self._on_close()
 
 
+def vary_cookie(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``headers`` with ``Cookie`` in its ``Vary`` (a response that used the
+    session differs per cookie: no shared cache may serve it to another)."""
+    for i, (name, value) in enumerate(headers):
+        if name.lower() == "vary":
+            fields = [f.strip().lower() for f in value.split(",")]
+            if "cookie" not in fields and "*" not in fields:
+                headers[i] = (name, f"{value}, Cookie")
+            return headers
+    headers.append(("Vary", "Cookie"))
+    return headers
+
+
 class SessionMiddleware:
     """Wraps a WSGI app so ``environ[environ_key]`` is the request's session.
 
@@ -133,7 +147,7 @@ class SessionMiddleware:
 
         def session_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             if lazy.loaded and exc_info is None:
-                headers = list(headers) + lazy.session.commit()
+                headers = vary_cookie(list(headers)) + lazy.session.commit()
             return start_response(status, headers, exc_info)
 
         def commit_late() -> None:
