@@ -52,6 +52,8 @@ pub struct Session {
     committed: bool,
     /// False: the live cookie has no Max-Age or Expires (a browser-session cookie).
     persistent_cookie: bool,
+    /// The next commit writes even when nothing changed (see [`Session::touch`]).
+    forced: bool,
 }
 
 impl Session {
@@ -82,7 +84,17 @@ impl Session {
             detached: false,
             committed: false,
             persistent_cookie: true,
+            forced: false,
         }
+    }
+
+    /// Makes the next commit write this session even when nothing changed:
+    /// a new session is stored (with no keys, if none were set), a loaded
+    /// one has its expiry rewritten. For callers whose explicit save must
+    /// store (Django's `save()`, `SESSION_SAVE_EVERY_REQUEST`); a session
+    /// deleted meanwhile is still not brought back.
+    pub fn touch(&mut self) {
+        self.forced = true;
     }
 
     /// Whether the `Set-Cookie` of this live session carries `Max-Age` and
@@ -243,7 +255,10 @@ impl Session {
     /// clock (a binding reads it once for this and [`Session::commit_at`]).
     pub fn needs_write_at(&self, now: f64) -> bool {
         !self.detached
-            && (!self.view.changes().is_empty() || !self.retired.is_empty() || self.touch_due(now))
+            && (!self.view.changes().is_empty()
+                || !self.retired.is_empty()
+                || self.forced
+                || self.touch_due(now))
     }
 
     fn touch_due(&self, now: f64) -> bool {
@@ -283,7 +298,7 @@ impl Session {
         for old in std::mem::take(&mut self.retired) {
             inner.store.delete(&old)?;
         }
-        let touch_due = self.touch_due(now);
+        let touch_due = self.touch_due(now) || std::mem::take(&mut self.forced);
         if self.view.changes().is_empty() && !touch_due {
             self.committed = true;
             let cookie = (self.is_new && self.invalidated)

@@ -661,3 +661,35 @@ fn a_browser_session_cookie_has_no_max_age_nor_expires() {
         "the expiring cookie keeps Max-Age=0: {set}"
     );
 }
+
+#[test]
+fn touch_stores_an_empty_new_session_and_never_resurrects() {
+    let store = Arc::new(MemoryStore::default());
+    let (m, _) = manager_on(store.clone(), Options::default());
+    let mut s = m.begin(&request("")).unwrap();
+    assert!(!s.needs_write());
+    s.touch();
+    assert!(s.needs_write());
+    let set = s
+        .commit()
+        .unwrap()
+        .set_cookie
+        .expect("stored, so the cookie is set");
+    assert_eq!(store.len().unwrap(), 1);
+    let cookie = cookie_pair(&set);
+    let loaded = m.begin(&request(&cookie)).unwrap();
+    assert!(!loaded.is_new() && loaded.is_empty());
+    // Once only: the next commit of an unchanged session writes nothing.
+    let mut s = m.begin(&request(&cookie)).unwrap();
+    s.touch();
+    s.commit().unwrap();
+    assert!(!s.needs_write());
+    // Deleted meanwhile: a touch does not bring it back.
+    let mut stale = m.begin(&request(&cookie)).unwrap();
+    let mut other = m.begin(&request(&cookie)).unwrap();
+    other.invalidate();
+    other.commit().unwrap();
+    stale.touch();
+    assert!(!stale.commit().unwrap().committed);
+    assert_eq!(store.len().unwrap(), 0);
+}

@@ -414,6 +414,13 @@ impl Session {
         self.core.set_persistent_cookie(persistent);
     }
 
+    /// Makes the next commit write even when nothing changed: a new session
+    /// is stored (empty, if no key was set), a loaded one has its expiry
+    /// rewritten. A session deleted meanwhile is still not brought back.
+    fn touch(&mut self) {
+        self.core.touch();
+    }
+
     /// A new id, same data; the old id is deleted at commit (call at login).
     fn regenerate(&mut self) {
         self.core.regenerate();
