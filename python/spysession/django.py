@@ -38,8 +38,12 @@ import re
 from typing import Any, Optional
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django import conf as _conf  # type: ignore[import-untyped]
+from django.contrib.sessions.backends.base import (  # type: ignore[import-untyped]
+    CreateError,
+    SessionBase,
+    UpdateError,
+)
 
 from ._spysession import ConfigError, Session, SessionManager, SessionStore as _Store, open_store
 
@@ -54,7 +58,7 @@ _stores: dict[str, _Store] = {}
 
 
 def _store() -> Optional[_Store]:
-    given = getattr(settings, "SPYSESSION_STORE", None)
+    given = getattr(_conf.settings, "SPYSESSION_STORE", None)
     if given is None or isinstance(given, _Store):
         return given
     if not isinstance(given, (str, os.PathLike)):
@@ -73,8 +77,8 @@ def _store() -> Optional[_Store]:
 def manager() -> SessionManager:
     """The manager for the settings as they are now (one per distinct setting)."""
     store = _store()
-    options: dict[str, Any] = {"expire": float(settings.SESSION_COOKIE_AGE), "cookie_name": _COOKIE}
-    options.update(getattr(settings, "SPYSESSION_OPTIONS", None) or {})
+    options: dict[str, Any] = {"expire": float(_conf.settings.SESSION_COOKIE_AGE), "cookie_name": _COOKIE}
+    options.update(getattr(_conf.settings, "SPYSESSION_OPTIONS", None) or {})
     key = (id(store), *sorted((k, v if isinstance(v, (str, int, float, bool, type(None))) else id(v))
                               for k, v in options.items()))
     found = _managers.get(key)
@@ -91,6 +95,8 @@ def _same(a: Any, b: Any) -> bool:
 
 class SessionStore(SessionBase):
     """Django's ``SessionBase`` on a spysession store (see the module docs)."""
+
+    _session_key: Optional[str]  # SessionBase's validating property
 
     def __init__(self, session_key: Optional[str] = None) -> None:
         super().__init__(session_key)
@@ -204,5 +210,5 @@ class SessionStore(SessionBase):
 
 # A store URL in the settings is opened when Django loads the engine (its
 # SessionMiddleware does at start-up), so a malformed one fails there.
-if settings.configured and getattr(settings, "SPYSESSION_STORE", None) is not None:
+if _conf.settings.configured and getattr(_conf.settings, "SPYSESSION_STORE", None) is not None:
     _store()

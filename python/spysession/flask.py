@@ -93,8 +93,8 @@ class FlaskSession(SessionMixin):
 
     # SessionMixin's attributes -------------------------------------------------
 
-    @property  # type: ignore[override]
-    def new(self) -> bool:
+    @property
+    def new(self) -> bool:  # type: ignore[override]
         """True when the browser brought no live session."""
         return self.session.is_new
 

@@ -177,3 +177,12 @@ def test_scope_key_and_session_type(store):
     client = TestClient(SessionMiddleware(inner, spysession.SessionManager(store), scope_key="spy"))
     assert client.get("/").text == "ok"
     assert isinstance(seen["session"], AsgiSession) and not seen["session"].accessed
+
+
+def test_a_malformed_store_url_is_a_config_error_at_start(monkeypatch):
+    from examples.asgi_app import create_app
+
+    monkeypatch.setenv("SPYSESSION_STORE", "redis://user:Sup3rS3cret@h:notaport/0")
+    with pytest.raises(spysession.ConfigError, match="notaport") as info:
+        create_app()
+    assert "Sup3rS3cret" not in str(info.value)
