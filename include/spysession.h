@@ -41,7 +41,7 @@
 /**
  * Minor version.
  */
-#define SPS_VERSION_MINOR 1
+#define SPS_VERSION_MINOR 2
 
 /**
  * Patch version.
@@ -52,7 +52,7 @@
  * The version as one number, `major * 10000 + minor * 100 + patch`, for
  * `#if SPS_VERSION_NUMBER >= ...` tests.
  */
-#define SPS_VERSION_NUMBER 100
+#define SPS_VERSION_NUMBER 200
 
 /**
  * `samesite`: no SameSite attribute on the cookie.
