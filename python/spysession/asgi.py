@@ -35,12 +35,13 @@ request body, which this middleware does not read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any, Awaitable, Callable, Optional
 
 import anyio
 import anyio.to_thread
 
+from ._proxy import SessionProxy
 from ._spysession import Session, SessionManager
 
 __all__ = ["AsgiSession", "SessionMiddleware"]
@@ -52,7 +53,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class AsgiSession(MutableMapping):  # type: ignore[type-arg]
+class AsgiSession(SessionProxy):
     """The request's :class:`~spysession.Session`, noting whether the app used it.
 
     Every ``Session`` attribute (``id``, ``regenerate()``...) is passed on.
@@ -71,46 +72,8 @@ class AsgiSession(MutableMapping):  # type: ignore[type-arg]
         self.accessed = True
         return self._session
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.session, name)
-
-    def __getitem__(self, key: str) -> Any:
-        return self.session[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.session[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.session[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.session)
-
-    def __len__(self) -> int:
-        return len(self.session)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.session
-
-    def __eq__(self, other: object) -> bool:
-        return self.session == other
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         return f"AsgiSession({self._session!r})"
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.session.get(key, default)
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        return self.session.setdefault(key, default)
-
-    def pop(self, key: str, *default: Any) -> Any:
-        return self.session.pop(key, *default)
-
-    def clear(self) -> None:
-        self.session.clear()
 
     def commit(self) -> list[tuple[str, str]]:
         """Commits (a session emptied by the request is deleted, cookie and all)."""

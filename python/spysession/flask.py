@@ -48,14 +48,14 @@ spysession sees those changes by itself too). A session the request emptied
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from flask.sessions import SessionInterface as _FlaskSessionInterface
 from flask.sessions import SessionMixin
 
 from . import _spysession
-from ._spysession import Session, SessionManager, SessionStore, open_store
+from ._spysession import SessionManager, SessionStore, open_store
+from .wsgi import LazySession
 
 if TYPE_CHECKING:
     from flask import Flask, Request, Response
@@ -65,31 +65,17 @@ __all__ = ["FlaskSession", "SessionInterface", "init_app"]
 _SCALARS = (str, int, float, bool, type(None))
 
 
-class FlaskSession(SessionMixin):
+class FlaskSession(LazySession, SessionMixin):
     """The request's :class:`~spysession.Session`, loaded on first use, with
     Flask's ``SessionMixin`` surface (``permanent``, ``new``, ``accessed``,
     ``modified``). Every ``Session`` attribute (``id``, ``regenerate()``,
     ``invalidate()``...) is passed on to the real session."""
 
     def __init__(self, manager: SessionManager, environ: dict[str, Any]) -> None:
-        self._manager = manager
-        self._environ = environ
-        self._session: Optional[Session] = None
+        super().__init__(manager, environ)
         self._handed: dict[str, Any] = {}
         self._force = False
         self._accessed = False
-
-    @property
-    def loaded(self) -> bool:
-        """True once something read or wrote the data (the store was asked)."""
-        return self._session is not None
-
-    @property
-    def session(self) -> Session:
-        """The real session, loaded now if it was not yet."""
-        if self._session is None:
-            self._session = self._manager.from_environ(self._environ)
-        return self._session
 
     # SessionMixin's attributes -------------------------------------------------
 
@@ -135,20 +121,6 @@ class FlaskSession(SessionMixin):
         del self.session[key]
         self._handed.pop(key, None)
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.session)
-
-    def __len__(self) -> int:
-        return len(self.session)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.session
-
-    def __eq__(self, other: object) -> bool:
-        return self.session == other
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         return f"<FlaskSession {self._session!r}>" if self.loaded else "<FlaskSession (not loaded)>"
 
@@ -167,11 +139,6 @@ class FlaskSession(SessionMixin):
     def clear(self) -> None:
         self.session.clear()
         self._handed.clear()
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.session, name)
 
     # Commit -----------------------------------------------------------------------
 

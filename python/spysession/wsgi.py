@@ -22,15 +22,15 @@ the response body is closed.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from ._proxy import SessionProxy
 from ._spysession import Session, SessionManager
 
 __all__ = ["LazySession", "SessionMiddleware", "vary_cookie"]
 
 
-class LazySession(MutableMapping):  # type: ignore[type-arg]
+class LazySession(SessionProxy):
     """A :class:`~spysession.Session` that is loaded on first use.
 
     Every ``Session`` attribute (``id``, ``commit()``, ``url()``...) and the
@@ -56,40 +56,8 @@ class LazySession(MutableMapping):  # type: ignore[type-arg]
             self._session = self._manager.from_environ(self._environ)
         return self._session
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.session, name)
-
-    def __getitem__(self, key: str) -> Any:
-        return self.session[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.session[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.session[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.session)
-
-    def __len__(self) -> int:
-        return len(self.session)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.session
-
-    def __eq__(self, other: object) -> bool:
-        return self.session == other
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         return repr(self.session) if self._session is not None else "LazySession(<not loaded>)"
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.session.get(key, default)
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        return self.session.setdefault(key, default)
 
 
 class _ClosingBody:
