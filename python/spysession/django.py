@@ -33,7 +33,6 @@ What the engine adds to Django's backends:
 from __future__ import annotations
 
 import copy
-import os
 import re
 from typing import Any, Optional
 
@@ -45,7 +44,9 @@ from django.contrib.sessions.backends.base import (  # type: ignore[import-untyp
     UpdateError,
 )
 
-from ._spysession import ConfigError, Session, SessionManager, SessionStore as _Store, open_store
+from ._settings import Settings
+from ._spysession import Session, SessionManager
+from ._spysession import SessionStore as _Store
 
 __all__ = ["SessionStore"]
 
@@ -53,40 +54,18 @@ _ID = re.compile(r"[0-9a-f]{32}")
 # The manager is the engine's; its cookie is never sent (Django sends its own),
 # the name only frames the id when a session is begun.
 _COOKIE = "spysession"
-_managers: dict[tuple[Any, ...], SessionManager] = {}
-_stores: dict[str, _Store] = {}
+_settings = Settings()
 
 
 def _store() -> Optional[_Store]:
-    given = getattr(_conf.settings, "SPYSESSION_STORE", None)
-    if given is None or isinstance(given, _Store):
-        return given
-    if not isinstance(given, (str, os.PathLike)):
-        error = ConfigError(
-            f"invalid option SPYSESSION_STORE: expected a store URL or a store, got {type(given).__name__}"
-        )
-        error.option = "SPYSESSION_STORE"
-        raise error
-    url = os.fspath(given)
-    store = _stores.get(url)
-    if store is None:
-        store = _stores[url] = open_store(url)
-    return store
+    return _settings.store("SPYSESSION_STORE", getattr(_conf.settings, "SPYSESSION_STORE", None))
 
 
 def manager() -> SessionManager:
     """The manager for the settings as they are now (one per distinct setting)."""
-    store = _store()
     options: dict[str, Any] = {"expire": float(_conf.settings.SESSION_COOKIE_AGE), "cookie_name": _COOKIE}
     options.update(getattr(_conf.settings, "SPYSESSION_OPTIONS", None) or {})
-    key = (id(store), *sorted((k, v if isinstance(v, (str, int, float, bool, type(None))) else id(v))
-                              for k, v in options.items()))
-    found = _managers.get(key)
-    if found is None:
-        if len(_managers) >= 32:
-            _managers.clear()
-        found = _managers[key] = SessionManager(store, **options)
-    return found
+    return _settings.manager(_store(), options)
 
 
 def _same(a: Any, b: Any) -> bool:

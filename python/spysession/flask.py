@@ -47,14 +47,13 @@ spysession sees those changes by itself too). A session the request emptied
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional
 
 from flask.sessions import SessionInterface as _FlaskSessionInterface
 from flask.sessions import SessionMixin
 
-from . import _spysession
-from ._spysession import SessionManager, SessionStore, open_store
+from ._settings import Settings
+from ._spysession import SessionManager, SessionStore
 from .wsgi import LazySession
 
 if TYPE_CHECKING:
@@ -160,10 +159,6 @@ def _samesite(value: Optional[str]) -> Optional[str]:
     return value.capitalize() if isinstance(value, str) else value
 
 
-def _freeze(value: Any) -> Any:
-    return value if isinstance(value, _SCALARS) else id(value)
-
-
 class SessionInterface(_FlaskSessionInterface):
     """Flask's session interface on spysession; set it as
     ``app.session_interface`` (or call :func:`init_app`). With a
@@ -174,28 +169,14 @@ class SessionInterface(_FlaskSessionInterface):
 
     def __init__(self, manager: Optional[SessionManager] = None) -> None:
         self.manager = manager
-        self._stores: dict[Any, SessionStore] = {}
-        self._managers: dict[tuple[Any, ...], SessionManager] = {}
+        self._settings = Settings()
 
     def store(self, app: Flask) -> Optional[SessionStore]:
         """The store ``SPYSESSION_STORE`` names (opened once per URL), or
         None for the ``configure()`` default."""
         if self.manager is not None:
             return self.manager.store
-        given: Union[str, os.PathLike[str], SessionStore, None] = app.config.get("SPYSESSION_STORE")
-        if given is None or isinstance(given, SessionStore):
-            return given
-        if not isinstance(given, (str, os.PathLike)):
-            error = _spysession.ConfigError(
-                f"invalid option SPYSESSION_STORE: expected a store URL or a store, got {type(given).__name__}"
-            )
-            error.option = "SPYSESSION_STORE"
-            raise error
-        url = os.fspath(given)
-        store = self._stores.get(url)
-        if store is None:
-            store = self._stores[url] = open_store(url)
-        return store
+        return self._settings.store("SPYSESSION_STORE", app.config.get("SPYSESSION_STORE"))
 
     def manager_for(self, app: Flask) -> SessionManager:
         """The manager for the app's settings as they are now."""
@@ -216,13 +197,7 @@ class SessionInterface(_FlaskSessionInterface):
             "touch_interval": None if refresh else lifetime,
         }
         options.update(app.config.get("SPYSESSION_OPTIONS") or {})
-        key = (id(store), *sorted((k, _freeze(v)) for k, v in options.items()))
-        manager = self._managers.get(key)
-        if manager is None:
-            if len(self._managers) >= 32:  # settings that keep changing: do not grow forever
-                self._managers.clear()
-            manager = self._managers[key] = SessionManager(store, **options)
-        return manager
+        return self._settings.manager(store, options)
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         return FlaskSession(self.manager_for(app), request.environ)
