@@ -10,6 +10,7 @@ use crate::manager::SessionManager;
 use crate::options::Transport;
 use crate::record::{CompactString, Data, Record};
 use crate::store::{CommitOutcome, Update};
+use crate::store_key::StoreKey;
 use crate::value::Value;
 use crate::view::{SessionIter, View};
 
@@ -31,6 +32,8 @@ pub struct CommitResult {
 pub struct Session {
     manager: SessionManager,
     id: SessionId,
+    /// `id`'s store key, computed once per id.
+    key: StoreKey,
     /// Not in the store (yet): nothing is written until something is set.
     is_new: bool,
     created: f64,
@@ -42,8 +45,12 @@ pub struct Session {
     session_path: Option<String>,
     /// The data: the record as loaded, with this request's changes over it.
     view: View,
-    /// Ids to delete at commit (after regenerate or invalidate).
-    retired: Vec<SessionId>,
+    /// Store keys of old ids to delete at commit (after regenerate or
+    /// invalidate); each leaves the list only once its delete succeeded.
+    retired: Vec<StoreKey>,
+    /// The result of a commit that stored its record but could not delete
+    /// every retired id: the retry hands its Set-Cookie out.
+    unsent: Option<CommitResult>,
     /// An invalidated session whose cookie must be expired if nothing new is stored.
     invalidated: bool,
     /// Begun for a request outside the session path: never stored, so its
@@ -60,6 +67,7 @@ impl Session {
     pub(crate) fn new(
         manager: SessionManager,
         id: SessionId,
+        key: StoreKey,
         loaded: Option<Arc<Record>>,
         now: f64,
         expire: f64,
@@ -72,6 +80,7 @@ impl Session {
         Session {
             manager,
             id,
+            key,
             is_new,
             created,
             base_accessed,
@@ -80,6 +89,7 @@ impl Session {
             session_path,
             view: View::new(loaded),
             retired: Vec::new(),
+            unsent: None,
             invalidated: false,
             detached: false,
             committed: false,
@@ -129,6 +139,17 @@ impl Session {
     /// The session id.
     pub fn id(&self) -> SessionId {
         self.id
+    }
+
+    /// The store key of the session id: what the store keeps it under.
+    pub fn store_key(&self) -> StoreKey {
+        self.key
+    }
+
+    /// Gives the session a fresh id (and its store key).
+    fn new_id(&mut self) {
+        self.id = SessionId::generate();
+        self.key = self.id.store_key();
     }
 
     /// True until the session is first stored.
@@ -218,23 +239,23 @@ impl Session {
     /// at commit (do this at login, against session fixation).
     pub fn regenerate(&mut self) {
         if !self.is_new {
-            self.retired.push(self.id);
+            self.retired.push(self.key);
             // Under the new id the whole data is new.
             self.view.mark_all_changed();
             self.is_new = true;
             self.base_accessed = None;
         }
-        self.id = SessionId::generate();
+        self.new_id();
     }
 
     /// Drops the session: at commit its record is deleted and the cookie
     /// expired. Keys set afterwards start a new session with a new id.
     pub fn invalidate(&mut self) {
         if !self.is_new {
-            self.retired.push(self.id);
+            self.retired.push(self.key);
         }
         let now = self.manager.now();
-        self.id = SessionId::generate();
+        self.new_id();
         self.is_new = true;
         self.invalidated = true;
         self.created = now;
@@ -286,6 +307,13 @@ impl Session {
     }
 
     /// [`Session::commit`] at `now`, a time read from the manager's clock.
+    ///
+    /// Ordered so that a failure leaves the old state and a retry finishes
+    /// the job: the new record is stored first, then each retired id (after
+    /// regenerate or invalidate) is deleted and only then forgotten. A
+    /// failed store leaves the old session as it was; a failed delete
+    /// returns the error with the old id still to be deleted, and the retry
+    /// deletes it and returns the Set-Cookie the failed call could not.
     pub fn commit_at(&mut self, now: f64) -> Result<CommitResult> {
         if self.detached {
             self.committed = !self.modified();
@@ -294,11 +322,29 @@ impl Session {
                 set_cookie: None,
             });
         }
-        let inner = &self.manager.inner;
-        for old in std::mem::take(&mut self.retired) {
-            inner.store.delete(&old)?;
+        let mut result = self.write_changes(now)?;
+        self.forced = false;
+        if let Some(unsent) = self.unsent.take() {
+            if result.set_cookie.is_none() {
+                result.set_cookie = unsent.set_cookie;
+            }
         }
-        let touch_due = self.touch_due(now) || std::mem::take(&mut self.forced);
+        while let Some(old) = self.retired.last() {
+            if let Err(e) = self.manager.inner.store.delete(old) {
+                self.unsent = Some(result);
+                return Err(e);
+            }
+            self.retired.pop();
+        }
+        Ok(result)
+    }
+
+    /// The store half of [`Session::commit_at`]: the record, if anything
+    /// changed or a touch is due.
+    fn write_changes(&mut self, now: f64) -> Result<CommitResult> {
+        let inner = &self.manager.inner;
+        // A touch() asked for, kept until a write succeeds (a retry writes too).
+        let touch_due = self.touch_due(now) || self.forced;
         if self.view.changes().is_empty() && !touch_due {
             self.committed = true;
             let cookie = (self.is_new && self.invalidated)
@@ -323,7 +369,7 @@ impl Session {
             create: self.is_new,
             base_accessed: self.base_accessed,
         };
-        let (outcome, stored) = inner.store.commit_shared(&self.id, &update, loaded)?;
+        let (outcome, stored) = inner.store.commit_shared(&self.key, &update, loaded)?;
         let created = self.created;
         self.view
             .settle(stored, || Record::new(created, expires_at, Data::new()));

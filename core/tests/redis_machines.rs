@@ -92,7 +92,7 @@ fn two_machines_share_sessions_and_merge_their_changes() {
 fn a_killed_redis_fails_fast_and_the_store_recovers_after_restart() {
     let mut server = RedisServer::start();
     let store = RedisStore::open_with(&server.url(), quick("s:")).unwrap();
-    let id = SessionId::generate();
+    let id = SessionId::generate().store_key();
     let record = Record::new(T0, T0 + 60.0, Data::new());
     store.save(&id, &record).unwrap();
     assert!(store.load(&id, T0).unwrap().is_some());
@@ -126,7 +126,7 @@ fn pooled_connections_survive_a_restart_without_a_failed_request() {
         ..quick("s:")
     };
     let store = RedisStore::open_with(&server.url(), options).unwrap();
-    let id = SessionId::generate();
+    let id = SessionId::generate().store_key();
     store.ping().unwrap();
     server.restart();
     // The pooled connection is dead: the store notices and retries on a new one.
@@ -151,7 +151,7 @@ fn pooled_connections_survive_a_restart_without_a_failed_request() {
 fn a_hung_redis_times_out_instead_of_hanging() {
     let server = RedisServer::start();
     let store = RedisStore::open_with(&server.url(), quick("s:")).unwrap();
-    let id = SessionId::generate();
+    let id = SessionId::generate().store_key();
     store.ping().unwrap();
     server.pause();
     // First on the pooled connection (read timeout), then on a new one
@@ -180,7 +180,7 @@ fn a_hung_redis_times_out_instead_of_hanging() {
 fn the_layout_is_one_hash_per_session_with_a_ttl() {
     let server = RedisServer::start();
     let store = RedisStore::open(&server.url()).unwrap();
-    let id = SessionId::generate();
+    let id = SessionId::generate().store_key();
     let mut c = Changes::default();
     c.set("m:v", Value::Str("a user key named like metadata".into()));
     c.set("n", Value::Int(7));
@@ -267,11 +267,17 @@ fn prefixes_keep_sites_apart_and_foreign_keys_are_left_alone() {
         .query(&mut con)
         .unwrap();
     for _ in 0..3 {
-        one.save(&SessionId::generate(), &Record::new(0.0, 10.0, Data::new()))
-            .unwrap();
-    }
-    two.save(&SessionId::generate(), &Record::new(0.0, 10.0, Data::new()))
+        one.save(
+            &SessionId::generate().store_key(),
+            &Record::new(0.0, 10.0, Data::new()),
+        )
         .unwrap();
+    }
+    two.save(
+        &SessionId::generate().store_key(),
+        &Record::new(0.0, 10.0, Data::new()),
+    )
+    .unwrap();
     assert_eq!((one.len().unwrap(), two.len().unwrap()), (3, 1));
     assert_eq!(one.clean(20.0).unwrap(), 3);
     assert_eq!((one.len().unwrap(), two.len().unwrap()), (0, 1));
@@ -288,11 +294,11 @@ fn damaged_records_are_corrupt_and_the_store_stays_usable() {
     let store = RedisStore::open(&server.url()).unwrap();
     let mut con = raw(&server);
     let (string, foreign, bad_value) = (
-        SessionId::generate(),
-        SessionId::generate(),
-        SessionId::generate(),
+        SessionId::generate().store_key(),
+        SessionId::generate().store_key(),
+        SessionId::generate().store_key(),
     );
-    let key = |id: &SessionId| format!("spysession:{id}");
+    let key = |k: &StoreKey| format!("spysession:{k}");
     let _: () = redis::cmd("SET")
         .arg(key(&string))
         .arg("x")
@@ -337,7 +343,7 @@ fn damaged_records_are_corrupt_and_the_store_stays_usable() {
     assert_eq!(store.stats().corrupt, 5);
 
     // Saving over a damaged record repairs it; other sessions never noticed.
-    let fine = SessionId::generate();
+    let fine = SessionId::generate().store_key();
     store
         .save(&fine, &Record::new(T0, T0 + 60.0, Data::new()))
         .unwrap();
@@ -391,7 +397,7 @@ fn tls_checks_the_server_certificate() {
         ..quick("s:")
     };
     let store = RedisStore::open_with(&server.url(), trusted).unwrap();
-    let id = SessionId::generate();
+    let id = SessionId::generate().store_key();
     store
         .save(&id, &Record::new(T0, T0 + 60.0, Data::new()))
         .unwrap();

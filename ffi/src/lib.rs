@@ -65,7 +65,7 @@ pub const SPS_VERSION_PATCH: u32 = 0;
 /// `#if SPS_VERSION_NUMBER >= ...` tests.
 pub const SPS_VERSION_NUMBER: u32 = 200;
 
-/// The library's version, e.g. `"0.1.0"` (compare with SPS_VERSION_MAJOR
+/// The library's version, e.g. `"0.2.0"` (compare with SPS_VERSION_MAJOR
 /// etc. to detect a header and library that differ). A static string: do
 /// not free it.
 #[no_mangle]

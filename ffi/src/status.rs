@@ -28,13 +28,17 @@ pub enum sps_status {
     SPS_IO = 4,
     /// The store has no room left (raise the LMDB map size).
     SPS_STORE_FULL = 5,
-    /// A stored record (or given MessagePack) could not be decoded.
+    /// A stored record (or given MessagePack) could not be decoded, or the
+    /// store's files are damaged (LMDB reports corruption: an error for
+    /// every call, never a fresh session).
     SPS_CORRUPT = 6,
     /// A panic inside the library (a bug): the message says where.
     SPS_PANIC = 7,
     /// A manager option was refused; the message names the option.
     SPS_CONFIG = 8,
-    /// The store does not support the call (sps_store_len on a custom store).
+    /// The store does not support the call (sps_store_len on a custom
+    /// store), or was written in a format this version does not read (a
+    /// DbmStore directory of spysession 0.1: the message names the version).
     SPS_UNSUPPORTED = 9,
     /// The store was closed.
     SPS_CLOSED = 10,
@@ -129,10 +133,13 @@ impl std::error::Error for CallbackError {}
 impl From<Error> for FfiError {
     fn from(error: Error) -> Self {
         let status = match &error {
+            // LMDB's reports of a damaged file: the store is corrupt.
+            e if e.is_store_damage() => sps_status::SPS_CORRUPT,
             Error::Io(_) | Error::Lmdb(_) => sps_status::SPS_IO,
             Error::StoreFull => sps_status::SPS_STORE_FULL,
             Error::Corrupt(_) => sps_status::SPS_CORRUPT,
-            Error::InvalidId => sps_status::SPS_INVALID_ARGUMENT,
+            Error::InvalidId | Error::InvalidStoreKey => sps_status::SPS_INVALID_ARGUMENT,
+            Error::StoreVersion { .. } => sps_status::SPS_UNSUPPORTED,
             Error::Config { .. } => sps_status::SPS_CONFIG,
             Error::Type(_) => sps_status::SPS_TYPE_MISMATCH,
             Error::Closed => sps_status::SPS_CLOSED,

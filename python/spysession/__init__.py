@@ -32,6 +32,7 @@ from ._spysession import (
     clean_store,
     configure,
     open_store,
+    store_key,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "configure",
     "open_store",
     "scheduler",
+    "store_key",
 ]

@@ -133,12 +133,13 @@ def test_visit_counter_across_requests(redis_server, redis_store, prefix):
         assert seen == expected
     assert visit(manager, None)[0] == 0  # another browser
     assert len(redis_store) == 2
-    # One Redis hash per session at <prefix><id>, whose TTL is the expiry.
+    # One Redis hash per session at <prefix><store key>, whose TTL is the expiry.
     sid = cookie.split("=", 1)[1]
-    key = prefix + sid
+    key = prefix + spysession.store_key(sid)
+    assert redis_server.command("EXISTS", prefix + sid) == 0  # never the id
     assert redis_server.command("TYPE", key) == "hash"
     assert 590 <= redis_server.command("TTL", key) <= 600
-    assert msgpack.unpackb(redis_store.load(sid))[4] == {"visited": 4}
+    assert msgpack.unpackb(redis_store.load(spysession.store_key(sid)))[4] == {"visited": 4}
     stats = redis_store.stats()
     assert stats["commits"] == 5 and stats["loads"] >= 4
 
@@ -212,7 +213,7 @@ def test_threads_on_different_keys_merge(redis_server, prefix):
 
 
 def test_store_methods(redis_store):
-    record = msgpack.packb([1, 10.0, 10.0, 20.0, {"a": 1}], use_bin_type=True)
+    record = msgpack.packb([2, 10.0, 10.0, 20.0, {"a": 1}], use_bin_type=True)
     assert redis_store.load(SID) is None
     redis_store.save(SID, record, 99.0)
     stored = msgpack.unpackb(redis_store.load(SID))

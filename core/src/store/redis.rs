@@ -17,8 +17,8 @@ use self::layout::{
 use self::pool::Pool;
 use super::{CommitOutcome, Counters, Store, Update};
 use crate::error::{Error, Result};
-use crate::id::{SessionId, ID_LEN};
 use crate::record::{Record, FORMAT_VERSION};
+use crate::store_key::{StoreKey, STORE_KEY_LEN};
 
 /// Keys asked of Redis per `SCAN` step (and removed per clean script call).
 const SCAN_BATCH: usize = 500;
@@ -59,12 +59,13 @@ impl Default for RedisOptions {
 ///
 /// # Layout
 ///
-/// One Redis hash per session, at key `<prefix><id>` (default prefix
-/// `spysession:`, id in its 32-character hex form). Its fields:
+/// One Redis hash per session, at key `<prefix><store key>` (default prefix
+/// `spysession:`, the session's [`StoreKey`] in its 32-character hex form:
+/// the id itself never reaches Redis). Its fields:
 ///
 /// | field | value |
 /// |---|---|
-/// | `m:v` | record format version, `1` (decimal text) |
+/// | `m:v` | record format version, `2` (decimal text) |
 /// | `m:created` | created at, Unix seconds (decimal text, Rust's shortest round-trip form) |
 /// | `m:accessed` | last written (commit or touch), Unix seconds |
 /// | `m:expires` | expires at, Unix seconds; expired when `now >= expires` |
@@ -73,7 +74,11 @@ impl Default for RedisOptions {
 /// Metadata lives under `m:` and user keys under `d:`, so no user key can
 /// collide with metadata whatever bytes it holds. Any other field, a missing
 /// metadata field or a key of another Redis type is a damaged record
-/// ([`Error::Corrupt`]).
+/// ([`Error::Corrupt`]). A hash whose `m:v` is another format version
+/// (`1`: spysession 0.1) is [`Error::StoreVersion`], naming it, when a load
+/// or commit meets it. (0.1 named its hashes by the raw id, so a 0.1
+/// session is simply not found under its store key: its user starts a new
+/// session; `clean` still removes 0.1 hashes once expired.)
 ///
 /// # Expiry
 ///
@@ -184,24 +189,25 @@ impl RedisStore {
         self.with_connection(|con| redis::cmd("PING").query::<String>(con).map(drop))
     }
 
-    /// The Redis key of `id`: the prefix followed by the hex id.
-    pub fn key(&self, id: &SessionId) -> Vec<u8> {
-        let mut key = Vec::with_capacity(self.options.prefix.len() + ID_LEN);
-        key.extend_from_slice(self.options.prefix.as_bytes());
-        key.extend_from_slice(&id.to_hex());
-        key
+    /// The Redis key of a session: the prefix followed by its store key in hex.
+    pub fn key(&self, key: &StoreKey) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.options.prefix.len() + STORE_KEY_LEN);
+        out.extend_from_slice(self.options.prefix.as_bytes());
+        out.extend_from_slice(&key.to_hex());
+        out
     }
 
     /// The record of `id` whatever its expiry (for operators' tools, which
     /// show expired records too, as [`crate::DbmStore::load_any`]); `None`
     /// when there is none.
-    pub fn load_any(&self, id: &SessionId) -> Result<Option<Record>> {
-        let key = self.key(id);
+    pub fn load_any(&self, key: &StoreKey) -> Result<Option<Record>> {
+        let key = self.key(key);
         let fields: BTreeMap<Vec<u8>, Vec<u8>> =
             self.with_connection(|con| redis::cmd("HGETALL").arg(&key).query(con))?;
         if fields.is_empty() {
             return Ok(None);
         }
+        check_version(fields.get(b"m:v".as_slice()).map(Vec::as_slice))?;
         decode_hash(fields)
             .map(Some)
             .map_err(|why| self.corrupt(why))
@@ -214,9 +220,9 @@ impl RedisStore {
     /// or not a number, or a key under the prefix that is not a hash, is a
     /// damaged record ([`Error::Corrupt`], naming the first such id for a
     /// hash). Each step is one short Lua call, as in [`Store::clean`].
-    pub fn list(&self) -> Result<Vec<(SessionId, f64)>> {
+    pub fn list(&self) -> Result<Vec<(StoreKey, f64)>> {
         let mut found = BTreeMap::new();
-        let mut damaged: Option<SessionId> = None;
+        let mut damaged: Option<StoreKey> = None;
         let script = Script::new(LIST_LUA);
         self.scan(|con, keys| {
             let mut call = script.prepare_invoke();
@@ -225,22 +231,24 @@ impl RedisStore {
             }
             let expiries: Vec<Option<String>> = call.invoke(con)?;
             for (key, expires) in keys.iter().zip(expiries) {
-                let Some(id) = self.id_of(key) else { continue };
+                let Some(store_key) = self.key_of(key) else {
+                    continue;
+                };
                 match expires.map(|t| t.parse::<f64>()) {
                     Some(Ok(t)) if !t.is_nan() => {
-                        found.insert(id, t);
+                        found.insert(store_key, t);
                     }
                     None => {} // deleted since the SCAN
                     Some(_) => {
-                        damaged.get_or_insert(id);
+                        damaged.get_or_insert(store_key);
                     }
                 }
             }
             Ok(())
         })?;
-        if let Some(id) = damaged {
+        if let Some(key) = damaged {
             return Err(self.corrupt(format!(
-                "session {id}: m:expires is missing or not a number"
+                "session {key}: m:expires is missing or not a number"
             )));
         }
         Ok(found.into_iter().collect())
@@ -279,7 +287,7 @@ impl RedisStore {
             })?;
             let ours: Vec<Vec<u8>> = keys
                 .into_iter()
-                .filter(|k| self.id_of(k).is_some())
+                .filter(|k| self.key_of(k).is_some())
                 .collect();
             if !ours.is_empty() {
                 self.with_connection(|con| batch(con, ours.clone()))?;
@@ -291,10 +299,10 @@ impl RedisStore {
         }
     }
 
-    /// The id named by a Redis key under our prefix, if it is one.
-    fn id_of(&self, key: &[u8]) -> Option<SessionId> {
+    /// The store key named by a Redis key under our prefix, if it is one.
+    fn key_of(&self, key: &[u8]) -> Option<StoreKey> {
         let rest = key.strip_prefix(self.options.prefix.as_bytes())?;
-        SessionId::parse(rest).ok()
+        StoreKey::parse(rest).ok()
     }
 
     fn corrupt(&self, why: String) -> Error {
@@ -303,15 +311,32 @@ impl RedisStore {
     }
 }
 
+/// A hash whose `m:v` is a format version other than this build's was
+/// written by another version (1: spysession 0.1, which keyed hashes by raw
+/// id): [`Error::StoreVersion`], never read as if it were ours. A missing
+/// or non-numeric `m:v` is left to the decoder (a damaged record).
+fn check_version(version: Option<&[u8]>) -> Result<()> {
+    let found = version
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match found {
+        Some(found) if found != u64::from(FORMAT_VERSION) => Err(Error::StoreVersion {
+            found,
+            expected: FORMAT_VERSION,
+        }),
+        _ => Ok(()),
+    }
+}
+
 impl Store for RedisStore {
-    fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
         self.counters.count_load();
-        let record = self.load_any(id)?;
+        let record = self.load_any(key)?;
         Ok(record.filter(|r| !r.is_expired(now)))
     }
 
-    fn save(&self, id: &SessionId, record: &Record) -> Result<()> {
-        let key = self.key(id);
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
+        let key = self.key(key);
         let mut fields: Vec<(Vec<u8>, Vec<u8>)> = vec![
             (b"m:v".to_vec(), record.version.to_string().into_bytes()),
             (
@@ -346,8 +371,8 @@ impl Store for RedisStore {
         })
     }
 
-    fn delete(&self, id: &SessionId) -> Result<bool> {
-        let key = self.key(id);
+    fn delete(&self, key: &StoreKey) -> Result<bool> {
+        let key = self.key(key);
         let n: i64 = self.with_connection(|con| redis::cmd("DEL").arg(&key).query(con))?;
         Ok(n > 0)
     }
@@ -369,21 +394,21 @@ impl Store for RedisStore {
     }
 
     fn len(&self) -> Result<u64> {
-        // SCAN may return a key twice (while Redis rehashes): count ids once.
-        let mut ids = HashSet::new();
+        // SCAN may return a key twice (while Redis rehashes): count keys once.
+        let mut seen = HashSet::new();
         self.scan(|_, keys| {
-            ids.extend(keys.iter().filter_map(|k| self.id_of(k)));
+            seen.extend(keys.iter().filter_map(|k| self.key_of(k)));
             Ok(())
         })?;
-        Ok(ids.len() as u64)
+        Ok(seen.len() as u64)
     }
 
     fn counters(&self) -> &Counters {
         &self.counters
     }
 
-    fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
-        let key = self.key(id);
+    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
+        let key = self.key(key);
         let changes = update.changes;
         let removed: Vec<Vec<u8>> = changes
             .iter()
@@ -421,6 +446,10 @@ impl Store for RedisStore {
                 CommitOutcome::Stored { merged }
             }
             Some("notfound") => CommitOutcome::NotFound,
+            Some("version") => {
+                check_version(reply.get(1).map(String::as_bytes))?;
+                return Err(self.corrupt("m:v is not a format version".into()));
+            }
             _ => return Err(self.corrupt("metadata fields missing or malformed".into())),
         };
         self.counters.count_commit(outcome);
