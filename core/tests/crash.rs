@@ -9,8 +9,8 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use common::child::{assert_index_matches, child, role};
 use common::web::{commit_for_cookie, request};
@@ -19,6 +19,9 @@ use spysession_core::*;
 const ROUNDS: usize = 8;
 const SOAK_ROUNDS: usize = 100;
 const WRITERS: usize = 3;
+/// How long a writer may go without confirming a commit before the test
+/// calls it hung (a durable commit takes milliseconds, seconds when loaded).
+const HUNG: Duration = Duration::from_secs(120);
 /// A writer's role: the store directory, the cookie, its number, its first i.
 const ROLE: [&str; 4] = [
     "SPS_CRASH_DIR",
@@ -108,21 +111,56 @@ fn kill_writers(test_name: &str, rounds: usize) {
                     .unwrap()
             })
             .collect();
+        // Each writer's confirmations, read by a thread of its own so that no
+        // writer ever blocks on a full pipe while another one is awaited.
+        let confirmations_of: Vec<_> = children
+            .iter_mut()
+            .map(|child| {
+                let (tx, rx) = mpsc::channel();
+                let stdout = child.stdout.take().unwrap();
+                std::thread::spawn(move || {
+                    // The test harness prints its own lines too: keep the numbers.
+                    for i in BufReader::new(stdout)
+                        .lines()
+                        .map_while(Result::ok)
+                        .filter_map(|line| line.trim().parse::<i64>().ok())
+                    {
+                        if tx.send(i).is_err() {
+                            break;
+                        }
+                    }
+                });
+                rx
+            })
+            .collect();
         // Read a varying number of confirmations from each writer, then kill
         // it: it is somewhere inside its next commit or between two.
-        for (n, child) in children.iter_mut().enumerate() {
-            // The test harness prints its own lines too: keep the numbers.
-            let numbers = BufReader::new(child.stdout.take().unwrap())
-                .lines()
-                .map_while(Result::ok)
-                .filter_map(|line| line.trim().parse::<i64>().ok());
+        for (n, rx) in confirmations_of.iter().enumerate() {
             let want = 3 + (round * 7 + n * 5) % 17;
-            for i in numbers.take(want) {
-                confirmed[n] = i;
-                confirmations += 1;
+            for _ in 0..want {
+                match rx.recv_timeout(HUNG) {
+                    Ok(i) => {
+                        confirmed[n] = i;
+                        confirmations += 1;
+                    }
+                    // A commit takes milliseconds: turn a hang into a failure
+                    // that says where it is, instead of a test that never ends.
+                    Err(e) => {
+                        let pid = children[n].id();
+                        for child in &mut children {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                        }
+                        panic!(
+                            "round {round}: writer {n} (pid {pid}) confirmed nothing more \
+                             after {} ({e:?}): it hung or died",
+                            confirmed[n]
+                        );
+                    }
+                }
             }
-            child.kill().unwrap();
-            child.wait().unwrap();
+            children[n].kill().unwrap();
+            children[n].wait().unwrap();
             kills += 1;
         }
         // Every confirmed change is there (a later, unconfirmed one may be too).
