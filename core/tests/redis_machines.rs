@@ -194,8 +194,10 @@ fn the_layout_is_one_hash_per_session_with_a_ttl() {
     };
     store.commit(&id, &update).unwrap();
 
-    let key = format!("spysession:{id}");
+    let hex = String::from_utf8(id.to_hex().to_vec()).unwrap();
+    let key = format!("spysession:{{{}}}{hex}", &hex[..2]);
     assert_eq!(store.key(&id), key.as_bytes());
+    let set = format!("spysession:{{{}}}:exp", &hex[..2]);
     let mut con = raw(&server);
     let mut fields: Vec<String> = redis::cmd("HKEYS").arg(&key).query(&mut con).unwrap();
     fields.sort();
@@ -224,6 +226,17 @@ fn the_layout_is_one_hash_per_session_with_a_ttl() {
     assert_eq!(expires.parse::<f64>().unwrap(), T0 + 3600.0);
     let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut con).unwrap();
     assert!((3_590_000..=3_600_000).contains(&ttl), "ttl {ttl} ms");
+    let score: Option<f64> = redis::cmd("ZSCORE")
+        .arg(&set)
+        .arg(&hex)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(score, Some(T0 + 3600.0), "the expiry index has the session");
+    let marker: String = redis::cmd("GET")
+        .arg("spysession:layout")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(marker, "2");
 
     // A commit writes only the fields it changed: a field another writer
     // set meanwhile stays.
@@ -253,6 +266,15 @@ fn the_layout_is_one_hash_per_session_with_a_ttl() {
     );
     let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut con).unwrap();
     assert!(ttl > 7_000_000, "the TTL was refreshed: {ttl} ms");
+    let score: f64 = redis::cmd("ZSCORE")
+        .arg(&set)
+        .arg(&hex)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(score, T0 + 7200.0, "the expiry index moved with it");
+    assert!(store.delete(&id).unwrap());
+    let card: u64 = redis::cmd("ZCARD").arg(&set).query(&mut con).unwrap();
+    assert_eq!(card, 0, "delete leaves nothing in the index");
 }
 
 #[test]
@@ -292,7 +314,7 @@ fn damaged_records_are_corrupt_and_the_store_stays_usable() {
         SessionId::generate(),
         SessionId::generate(),
     );
-    let key = |id: &SessionId| format!("spysession:{id}");
+    let key = |id: &SessionId| store.key(id);
     let _: () = redis::cmd("SET")
         .arg(key(&string))
         .arg("x")
