@@ -49,7 +49,7 @@ pub struct RedisOptions {
     /// roots (a private CA). Default `None`: the system's roots.
     pub tls_root_cert: Option<Vec<u8>>,
     /// How many replicas must confirm each commit, save and delete (Redis
-    /// `WAIT`, bounded by `command_timeout`) before it is reported done.
+    /// `WAIT`, for up to 3/4 of `command_timeout`) before it is reported done.
     /// Default 0: the primary's answer is enough, as with any Redis client;
     /// a primary that dies before replicating may then lose the last
     /// writes in a failover. With 1 (Sentinel or Cluster with replicas), a
@@ -321,7 +321,11 @@ impl RedisStore {
         call: &redis::ScriptInvocation<'_>,
     ) -> Result<T> {
         let replicas = self.options.wait_replicas;
-        let timeout = u64::try_from(self.options.command_timeout.as_millis()).unwrap_or(u64::MAX);
+        // WAIT must give up before the connection's read timeout does, or
+        // its answer (how many confirmed) would be lost.
+        let timeout = u64::try_from(self.options.command_timeout.as_millis() * 3 / 4)
+            .unwrap_or(u64::MAX)
+            .max(1);
         let (reply, acked) = self.with_connection(|con| {
             let reply: T = call.invoke(con)?;
             let acked = match replicas {
