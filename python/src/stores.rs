@@ -309,11 +309,14 @@ impl DbmStore {
 }
 
 /// Sessions in Redis (or Valkey), shared by every web machine behind a load
-/// balancer. `url`: `redis://[user:password@]host[:port][/db]`, or
-/// `redis+unix:///path` / `unix:///path` for a unix socket (`rediss://` is
-/// not built in: ConfigError). Connects at first use; a Redis that is down
-/// raises StoreError within about the timeouts (seconds), and the next call
-/// after it is back works.
+/// balancer. `url`: `redis://[user:password@]host[:port][/db]`,
+/// `redis+unix:///path` / `unix:///path` for a unix socket, `rediss://...`
+/// for TLS (the system's roots, or the PEM CA file `tls_ca_file`),
+/// `redis+sentinel://host:port[,host:port...]/primary-name[/db]`, or
+/// `redis+cluster://host:port[,host:port...]`. `wait_replicas=N` makes each
+/// write wait for N replicas (errors when they do not confirm in time).
+/// Connects at first use; a Redis that is down raises StoreError within
+/// about the timeouts (seconds), and the next call after it is back works.
 #[pyclass(module = "spysession", extends = SessionStore, subclass, frozen)]
 pub struct RedisStore {
     url: String,
@@ -347,7 +350,8 @@ fn redacted(url: &str) -> String {
 #[pymethods]
 impl RedisStore {
     #[new]
-    #[pyo3(signature = (url, prefix="spysession:", *, connect_timeout=2.0, command_timeout=2.0, pool_size=8))]
+    #[pyo3(signature = (url, prefix="spysession:", *, connect_timeout=2.0, command_timeout=2.0, pool_size=8, tls_ca_file=None, wait_replicas=0))]
+    #[allow(clippy::too_many_arguments)]
     fn py_new(
         py: Python<'_>,
         url: String,
@@ -355,13 +359,26 @@ impl RedisStore {
         connect_timeout: f64,
         command_timeout: f64,
         pool_size: usize,
+        tls_ca_file: Option<std::path::PathBuf>,
+        wait_replicas: usize,
     ) -> PyResult<PyClassInitializer<Self>> {
+        let tls_root_cert = match tls_ca_file {
+            None => None,
+            Some(path) => Some(std::fs::read(&path).map_err(|e| {
+                config_error(
+                    py,
+                    "tls_ca_file",
+                    &format!("cannot read {}: {e}", path.display()),
+                )
+            })?),
+        };
         let options = RedisOptions {
             prefix: prefix.to_owned(),
             connect_timeout: timeout(py, "connect_timeout", connect_timeout)?,
             command_timeout: timeout(py, "command_timeout", command_timeout)?,
             pool_size,
-            tls_root_cert: None,
+            tls_root_cert,
+            wait_replicas,
         };
         let store = Arc::new(unlocked(py, || CoreRedis::open_with(&url, options))?);
         Ok(
