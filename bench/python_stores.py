@@ -8,6 +8,10 @@ Request cycles, each the median of several timed rounds after a warm-up:
   clean      remove the expired half of 100,000 sessions
   bytes      allocated bytes on disk per small session (st_blocks * 512)
 
+The "app" rows (bench/apps.py) are the Flask and Django apps of the HTTP
+benchmark (bench/http/) through a test client, no sockets: new = /visit
+without a cookie, returning = /visit, read-only = /count; no clean or bytes.
+
 Every backend is one small class with the same methods, driven the way its
 users drive it. Peers that have no session id or cookie of their own get the
 same cheap helpers (secrets.token_hex, str.partition, an f-string header), so
@@ -28,6 +32,7 @@ import sys
 import tempfile
 import time
 
+from apps import APPS
 from backends import BACKENDS, HERE, disk_bytes
 from report import chart, machine, table, targets, versions
 
@@ -63,6 +68,11 @@ def bench_backend(cls, data_dir, cfg):
     out["returning"] = timed_rounds(b.returning, pool, cfg.round_s, cfg.rounds)
     out["read_only"] = timed_rounds(b.read_only, pool, cfg.round_s, cfg.rounds)
     b.close()
+    out["clean_ms"] = out["bytes"] = None
+    out["clean_scaled"] = 1
+    if getattr(cls, "cycles_only", False):  # an app row: request cycles only
+        shutil.rmtree(os.path.join(data_dir, cls.__name__), ignore_errors=True)
+        return out
 
     # A store with one file per session takes minutes to fill with 100k files:
     # its clean is timed on clean_n / scale sessions and multiplied by scale.
@@ -119,7 +129,7 @@ def main():
     results = {}
     started = time.time()
     try:
-        for cls in BACKENDS:
+        for cls in BACKENDS + APPS:
             if cfg.only and cls.__name__ not in cfg.only.split(","):
                 continue
             t0 = time.time()
@@ -180,6 +190,11 @@ by {cfg.file_scale} (filling 100,000 files takes minutes), one run; bytes measur
   `_remove_expired` pass (what its prune runs).
 - **dbm + pickle (Spyce)**: one `dbm` file (gdbm), key = id, value = pickle of the dict with its expiry;
   clean = full scan unpickling every record.
+- **Flask app / Django app**: the apps of `bench/http/` (the same backends, configured the same way as in
+  [the HTTP benchmark](http/RESULTS.md)) through a test client, no sockets: new = `/visit` without a cookie,
+  returning = `/visit` (a counter read, incremented, saved), read-only = `/count`; the `/plain` rows are the
+  framework alone. Flask through its test client; Django's WSGI application through werkzeug's test client
+  (the spysession row wraps that application with the WSGI middleware until `spysession.django` lands).
 - **py-lmdb + pickle**: a write transaction per commit, a read transaction per read; `sync`/`metasync` on or off;
   clean = full scan in one write transaction, unpickling every record.
 """

@@ -50,7 +50,10 @@ def table(results):
         cells = [name]
         for c in ("new", "returning", "read_only"):
             cells += [fmt_us(r[c]), fmt_ops(r[c])]
-        cells += [f"{r['clean_ms']:,.1f}" + (" †" if r["clean_scaled"] > 1 else ""), by]
+        if r["clean_ms"] is None:  # an app row: cycles only
+            cells += ["–", "–"]
+        else:
+            cells += [f"{r['clean_ms']:,.1f}" + (" †" if r["clean_scaled"] > 1 else ""), by]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -91,7 +94,7 @@ def chart(results, path):
 
     names = list(results)
     cycles = [("new", "new"), ("returning", "returning"), ("read_only", "read-only")]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(14, 6.5), gridspec_kw={"width_ratios": [3, 1.4]})
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(14, 2 + 0.3 * len(names)), gridspec_kw={"width_ratios": [3, 1.4]})
     h = 0.27
     for i, (key, label) in enumerate(cycles):
         ys = [j + (i - 1) * h for j in range(len(names))]
@@ -102,7 +105,7 @@ def chart(results, path):
     ax.set_xlabel("µs per request cycle (log scale, lower is better)")
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False)
     ax.grid(axis="x", which="both", alpha=0.3)
-    ax2.barh(range(len(names)), [results[n]["clean_ms"] for n in names], color="tab:gray")
+    ax2.barh(range(len(names)), [results[n]["clean_ms"] or float("nan") for n in names], color="tab:gray")
     ax2.set_yticks(range(len(names)), [""] * len(names))
     ax2.invert_yaxis()
     ax2.set_xscale("log")
@@ -115,7 +118,7 @@ def chart(results, path):
 
 def versions():
     out = {"Python": f"{platform.python_implementation()} {platform.python_version()}"}
-    for pkg in ("spysession", "Beaker", "cachelib", "lmdb", "matplotlib"):
+    for pkg in ("spysession", "Beaker", "cachelib", "lmdb", "matplotlib", "Flask", "Flask-Session", "Django"):
         out[pkg] = metadata.version(pkg)
     try:
         rev = subprocess.run(["git", "-C", HERE, "describe", "--always", "--dirty"],

@@ -15,7 +15,7 @@ BENCH_WHEELS := $(CURDIR)/bench/.wheels
 BENCH_DEPS_STAMP := $(BENCH_VENV)/.spysession-bench-deps
 BENCH_ARGS ?=
 
-.PHONY: bench bench-rust bench-python bench-venv
+.PHONY: bench bench-rust bench-python bench-venv bench-http wrk-installed
 
 ## bench: criterion (core) then the Python benchmark; updates bench/RESULTS.md and the chart.
 bench: bench-rust bench-python
@@ -31,9 +31,9 @@ $(BENCH_VPY):
 	  && apt-get update && apt-get install -y python3-venv \
 	  && $(BENCH_PYTHON) -m venv $(BENCH_VENV); }
 
-$(BENCH_DEPS_STAMP): $(BENCH_VPY) bench/requirements.txt
+$(BENCH_DEPS_STAMP): $(BENCH_VPY) bench/requirements.txt bench/http/requirements.txt
 	$(BENCH_VPY) -m pip install --quiet --upgrade pip
-	$(BENCH_VPY) -m pip install --quiet -r bench/requirements.txt
+	$(BENCH_VPY) -m pip install --quiet -r bench/requirements.txt -r bench/http/requirements.txt
 	touch $@
 
 ## bench-venv: bench/.venv with the peers and a fresh release wheel of spysession.
@@ -45,3 +45,20 @@ bench-venv: $(BENCH_DEPS_STAMP) python-venv
 ## bench-python: the Python benchmark alone (BENCH_ARGS=--quick for a short run).
 bench-python: bench-venv redis-server-installed
 	$(BENCH_VPY) bench/python_stores.py $(BENCH_ARGS)
+
+# The HTTP benchmark (issue 15): real servers on loopback, wrk as the load;
+# rewrites bench/http/RESULTS.md and bench/http/results.png. Not in `make bench`
+# (it takes about 15 minutes) nor in `make test`. BENCH_HTTP_ARGS=--quick for
+# a short run. The C server's rows run when `make example-c-server` exists.
+BENCH_HTTP_ARGS ?=
+BENCH_HTTP_C := $(if $(shell grep -ls '^example-c-server:' mk/*.mk),example-c-server)
+
+## wrk-installed: the load generator (Debian package wrk) if missing.
+wrk-installed:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+
+## bench-http: the end-to-end HTTP benchmark (BENCH_HTTP_ARGS=--quick for a short run).
+bench-http: bench-venv redis-server-installed wrk-installed $(BENCH_HTTP_C)
+	$(BENCH_VPY) bench/http/run.py $(BENCH_HTTP_ARGS)

@@ -72,12 +72,13 @@ pub use manager::{PageOptions, Request, SessionManager};
 pub use options::{Options, SameSite, Transport};
 pub use record::{Changes, CompactString, Data, Record, FORMAT_VERSION};
 pub use session::{CommitResult, Session};
+pub use store::redact_url;
 pub use store::{
     clean_store, merge, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore, MemoryStore,
-    RawStore, SharedCommit, Store, StoreStats, Update,
+    RawStore, SharedCommit, Store, StoreStats, StoreUrl, Update,
 };
 #[cfg(feature = "redis")]
-pub use store::{RedisOptions, RedisStore};
+pub use store::{RedisAuth, RedisNode, RedisOptions, RedisStore};
 pub use value::{Value, EXT_PICKLE};
 pub use view::SessionIter;
 

@@ -15,6 +15,7 @@ mod memory;
 mod pid;
 #[cfg(feature = "redis")]
 mod redis;
+mod url;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisOptions, RedisStore};
@@ -22,6 +23,9 @@ pub use counters::{Counters, StoreStats};
 pub use custom::{CustomStore, RawStore};
 pub use dbm::{DbmOptions, DbmStore};
 pub use memory::MemoryStore;
+pub use url::{redact_url, StoreUrl};
+#[cfg(feature = "redis")]
+pub use url::{RedisAuth, RedisNode};
 
 use std::sync::Arc;
 
