@@ -185,3 +185,19 @@ fn list_and_len_come_from_the_expiry_sets() {
     assert_eq!(store.clean(220.0).unwrap(), 21);
     assert_eq!(store.len().unwrap(), 19);
 }
+
+#[test]
+fn a_store_url_opens_the_cluster_store() {
+    let _shared = COUNTING.read();
+    let prefix = redis_harness::unique_prefix("u");
+    let url = format!("{}?prefix={prefix}", cluster().url());
+    let store = StoreUrl::parse(&url).unwrap().open().unwrap();
+    let ids: Vec<SessionId> = (0..20).map(|_| SessionId::generate()).collect();
+    for id in &ids {
+        store
+            .save(id, &Record::new(100.0, 200.0, Data::new()))
+            .unwrap();
+    }
+    assert_eq!(store.len().unwrap(), 20);
+    assert_eq!(store.clean(200.0).unwrap(), 20);
+}

@@ -88,3 +88,16 @@ fn an_unknown_primary_name_or_dead_sentinels_are_io_errors() {
     let store = RedisStore::open(&dead).unwrap();
     assert!(matches!(store.ping(), Err(Error::Io(_))));
 }
+
+#[test]
+fn a_store_url_opens_the_sentinel_store() {
+    let prefix = redis_harness::unique_prefix("u");
+    let url = format!("{}?prefix={prefix}&wait_replicas=1", set().url());
+    let store = StoreUrl::parse(&url).unwrap().open().unwrap();
+    let id = SessionId::generate();
+    store
+        .save(&id, &Record::new(100.0, 200.0, Data::new()))
+        .unwrap();
+    assert!(store.load(&id, 150.0).unwrap().is_some());
+    assert_eq!(store.len().unwrap(), 1);
+}

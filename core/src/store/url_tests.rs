@@ -394,8 +394,16 @@ mod redis {
     }
 
     #[test]
-    fn sentinel_and_cluster_cannot_be_opened_yet() {
-        for url in ["redis+sentinel://s/m", "redis+cluster://n1"] {
+    fn sentinel_and_cluster_open_lazily_and_tls_to_them_is_unsupported() {
+        for url in [
+            "redis+sentinel://127.0.0.1:1/m?connect_timeout=0.2&wait_replicas=1",
+            "redis+sentinel://u%40x:p%3Aw@127.0.0.1:1/m/2?connect_timeout=0.2",
+            "redis+cluster://127.0.0.1:1?connect_timeout=0.2",
+        ] {
+            let store = StoreUrl::parse(url).unwrap().open().unwrap();
+            assert!(matches!(store.len(), Err(Error::Io(_))), "{url}");
+        }
+        for url in ["rediss+sentinel://s/m", "rediss+cluster://n1"] {
             let e = StoreUrl::parse(url)
                 .unwrap()
                 .open()
