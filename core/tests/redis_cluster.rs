@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use redis_harness::cluster::Cluster;
-use spysession_core::*;
+use spysession_core::{Data, Record, RedisOptions, RedisStore, SessionId, Store, StoreUrl};
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 /// Held shared by every test, and alone by the one that counts commands
@@ -180,7 +180,7 @@ fn list_and_len_come_from_the_expiry_sets() {
         .enumerate()
         .map(|(i, id)| (*id, 200.0 + i as f64))
         .collect();
-    want.sort_by(|a, b| a.0.cmp(&b.0));
+    want.sort_by_key(|(id, _)| *id);
     assert_eq!(listed, want);
     assert_eq!(store.clean(220.0).unwrap(), 21);
     assert_eq!(store.len().unwrap(), 19);

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use redis_harness::sentinel::SentinelSet;
-use spysession_core::*;
+use spysession_core::{Data, Error, Record, RedisOptions, RedisStore, SessionId, Store, StoreUrl};
 
 static SET: OnceLock<SentinelSet> = OnceLock::new();
 

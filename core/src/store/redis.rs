@@ -298,7 +298,7 @@ impl RedisStore {
                     .filter_map(|(m, t)| Some((SessionId::parse(m).ok()?, t))),
             );
         }
-        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found.sort_by_key(|(id, _)| *id);
         Ok(found)
     }
 

@@ -113,8 +113,11 @@ fn single_client(url: &str, root_cert: Option<&[u8]>) -> Result<Client> {
     ))
 }
 
+/// A URL's user part, its `(host, port)` list and its path.
+type Authority<'a> = (Option<&'a str>, Vec<(String, u16)>, &'a str);
+
 /// `[userinfo@]hostlist[/path]` split into its parts.
-fn split_authority(rest: &str) -> Result<(Option<&str>, Vec<(String, u16)>, &str)> {
+fn split_authority(rest: &str) -> Result<Authority<'_>> {
     if rest.contains(['?', '#']) {
         return Err(bad_url(
             "a redis+sentinel:// or redis+cluster:// URL takes no query or fragment here \
