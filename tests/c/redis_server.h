@@ -126,16 +126,15 @@ static inline void redis_start(int port) { redis_start_in(port, NULL); }
 static inline void make_certificates(const char *dir) {
     char command[2048];
     snprintf(command, sizeof command,
-             "cd '%s' && "
+             "cd '%s' && ( "
              "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout ca.key -out ca.crt "
              "-subj '/CN=spysession test CA' && "
              "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
              "-subj /CN=127.0.0.1 && "
              "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > ext.cnf && "
              "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
-             "-days 2 -out server.crt -extfile ext.cnf",
+             "-days 2 -out server.crt -extfile ext.cnf ) >/dev/null 2>&1",
              dir);
-    strcat(command, " >/dev/null 2>&1");
     if (system(command) != 0) FAIL("openssl could not make the test certificates: is it installed?");
 }
 

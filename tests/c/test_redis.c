@@ -295,6 +295,9 @@ static void rediss_with_a_ca_file(void) {
     CHECK_OK(sps_redis_options_init(&options, sizeof options));
     options.tls_ca_file = ca;
     options.tls_ca_file_len = strlen(ca);
+    /* The TLS handshake is slow under valgrind: room for it. */
+    options.connect_timeout_ms = 20000;
+    options.command_timeout_ms = 20000;
     sps_store *store = NULL;
     CHECK_OK(sps_store_open_redis(tls_url, strlen(tls_url), &options, &store));
     sps_manager *manager = NULL;

@@ -133,11 +133,17 @@ def test_visit_counter_across_requests(redis_server, redis_store, prefix):
         assert seen == expected
     assert visit(manager, None)[0] == 0  # another browser
     assert len(redis_store) == 2
-    # One Redis hash per session at <prefix><id>, whose TTL is the expiry.
+    # One Redis hash per session at <prefix>{bb}<store key> (bb: its first
+    # byte), whose TTL is the expiry, and its bucket's expiry index.
     sid = cookie.split("=", 1)[1]
-    key = prefix + sid
+    skey = sid  # the store key (the id's hash once store keys land)
+    key = f"{prefix}{{{skey[:2]}}}{skey}"
     assert redis_server.command("TYPE", key) == "hash"
     assert 590 <= redis_server.command("TTL", key) <= 600
+    index = f"{prefix}{{{skey[:2]}}}:exp"
+    expires = float(redis_server.command("HGET", key, "m:expires"))
+    assert float(redis_server.command("ZSCORE", index, skey)) == expires
+    assert redis_server.command("GET", f"{prefix}layout") == "2"
     assert msgpack.unpackb(redis_store.load(sid))[4] == {"visited": 4}
     stats = redis_store.stats()
     assert stats["commits"] == 5 and stats["loads"] >= 4
