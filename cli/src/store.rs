@@ -27,8 +27,9 @@ pub struct StoreArgs {
     /// never creates one.
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
-    /// The Redis of a RedisStore, instead of --store: `redis://[user:password@]host[:port][/db]`
-    /// or `redis+unix:///path/to/socket`.
+    /// The Redis of a RedisStore, instead of --store: `redis://[user:password@]host[:port][/db]`,
+    /// `rediss://...` (TLS), `redis+unix:///path/to/socket`,
+    /// `redis+sentinel://host:port[,...]/primary-name[/db]` or `redis+cluster://host:port[,...]`.
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
     /// With --redis: the key prefix the web processes give RedisStore.
