@@ -1,7 +1,8 @@
 //! Failovers in the middle of concurrent commits, on real servers: a
-//! Sentinel failover (`SENTINEL FAILOVER`) and a cluster primary killed
-//! (its replica promoted). Every commit that reported success is there
-//! afterwards, the others reported errors, and the store works again.
+//! Sentinel failover (`SENTINEL FAILOVER`), a cluster primary killed (its
+//! replica promoted) and a cluster resharding (`ASK`, then `MOVED`). Every
+//! commit that reported success is there afterwards, the others reported
+//! errors, and the store works again.
 #![cfg(feature = "redis")]
 
 mod common;
@@ -145,4 +146,21 @@ fn a_killed_cluster_primary_loses_no_reported_commit() {
             true
         },
     );
+}
+
+#[test]
+fn a_resharding_cluster_loses_no_reported_commit() {
+    let cluster = Cluster::start();
+    let store = Arc::new(RedisStore::open_with(&cluster.url(), options()).unwrap());
+    let primaries = cluster.primaries();
+    let moved = std::cell::Cell::new(false);
+    commits_survive(
+        store,
+        || {
+            cluster.reshard(primaries[0], primaries[1], 1500);
+            moved.set(true);
+        },
+        || moved.get(),
+    );
+    cluster.wait_healthy();
 }

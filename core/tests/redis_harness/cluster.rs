@@ -57,6 +57,26 @@ impl Cluster {
         cluster
     }
 
+    /// Moves `slots` hash slots, with their keys, from primary `from` to
+    /// primary `to` (`redis-cli --cluster reshard`): clients meanwhile meet
+    /// `ASK` (a slot being moved) and then `MOVED` (a slot moved).
+    pub fn reshard(&self, from: usize, to: usize, slots: usize) {
+        let id = |i: usize| self.info(i, "CLUSTER", Some("MYID"));
+        let out = Command::new(redis_cli())
+            .args(["--cluster", "reshard"])
+            .arg(format!("127.0.0.1:{}", self.nodes[from].port()))
+            .args(["--cluster-from", &id(from), "--cluster-to", &id(to)])
+            .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
+            .output()
+            .expect("running redis-cli --cluster reshard");
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster reshard: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// `redis+cluster://` with every node as a seed.
     pub fn url(&self) -> String {
         let seeds: Vec<String> = self
