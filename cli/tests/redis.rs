@@ -499,3 +499,36 @@ fn a_tls_url_is_built_in_and_an_unreachable_one_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn migrate_moves_the_0_1_layout_and_the_store_reads_it_after() {
+    let server = RedisServer::start();
+    let id = SessionId::generate();
+    let key = format!("old:{id}");
+    let args: [&[u8]; 10] = [
+        b"HSET",
+        key.as_bytes(),
+        b"m:v",
+        b"1",
+        b"m:created",
+        b"1700000000",
+        b"m:accessed",
+        b"1700000000",
+        b"m:expires",
+        b"1700000060",
+    ];
+    raw_command(&server, &args);
+    // Refused, naming the 0.1 layout and the way out.
+    let out = run_on(&server, &["list", "--prefix", "old:"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("0.1") && stderr(&out).contains("spysession migrate"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run_on(&server, &["migrate", "--prefix", "old:"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("moved 1 sessions"));
+    let doc = json(&run_on(&server, &["list", "--prefix", "old:", "--json"]));
+    assert_eq!(doc["total"], 1);
+}

@@ -80,7 +80,8 @@ pub(super) fn refusal(prefix: &str, key: &[u8]) -> Error {
         format!(
             "the keys under prefix {prefix:?} are in spysession 0.1's Redis layout (one hash \
              per session at <prefix><id>, e.g. {}), which this version does not read: stop \
-             the 0.1 servers and run RedisStore.migrate_v01() (`spysession migrate`) once, or \
+             the 0.1 servers and run `spysession migrate --redis URL --prefix PREFIX` (or \
+             RedisStore::migrate_v01) once, or \
              give this version another prefix",
             String::from_utf8_lossy(key)
         ),
