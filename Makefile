@@ -18,6 +18,8 @@ help:
 	@echo "make bench  - criterion benchmarks and the Python benchmark beside its peers"
 	@echo "make fuzz   - each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make install PREFIX=/usr/local - header, libspysession.so/.a, spysession.pc"
+	@echo "make dist   - release artifacts in dist/: wheel, sdist, C tarball, SHA256SUMS"
+	@echo "make test-dist - make dist, then each artifact installed and used as a user would"
 
 ## test: every check and every test, Rust, C and Python.
 test: check test-rust test-redis test-c test-python

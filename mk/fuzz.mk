@@ -18,7 +18,7 @@
 .PHONY: fuzz fuzz-build fuzz-install
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= cookie_header form_values session_id record_decode value_msgpack manager_begin
+FUZZ_TARGETS ?= cookie_header form_values session_id record_decode value_msgpack manager_begin ext_decode
 FUZZ_DIR := $(CURDIR)/fuzz
 FUZZ_ENV := RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(FUZZ_DIR)/target
 

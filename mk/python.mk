@@ -30,6 +30,7 @@ python-dev: $(PY_DEPS_STAMP)
 	  $(VENV)/bin/maturin develop --release --manifest-path python/Cargo.toml
 
 ## test-python: the pytest suite (warnings are errors, a timeout per test), then stubtest.
-test-python: python-dev
-	cd tests/python && $(VPY) -m pytest -q
+## The C library too: tests/python/c_client.py drives it (C reading what Python wrote).
+test-python: python-dev lib
+	cd tests/python && SPYSESSION_LIB=$(C_LIBDIR)/libspysession.so $(VPY) -m pytest -q
 	cd tests/python && $(VPY) -m mypy.stubtest spysession --allowlist stubtest_allowlist.txt

@@ -17,7 +17,7 @@ use crate::record::{Record, FORMAT_VERSION};
 use crate::value::Value;
 
 /// Nesting beyond this is left to the serde decoder (which has its own limit).
-const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// The record in `bytes`, if it has exactly the layout this version writes.
 pub(crate) fn decode_record(bytes: &[u8]) -> Option<Record> {

@@ -28,7 +28,8 @@
 //!   Anything else from the network is not an id and never reaches a store.
 //! - [`Record`]: what a store keeps per id; its MessagePack layout is
 //!   documented on the type so that programs in any language can read it.
-//! - [`Value`]: nil, bool, int, float, str, bytes, list, map, ext.
+//! - [`Value`]: nil, bool, int, float, str, bytes, list, map, ext; [`ext`]
+//!   lays out the ext values spysession defines (tuple, set, datetime, ...).
 //! - [`Store`]: [`MemoryStore`], [`DbmStore`] (LMDB) or your own
 //!   ([`RawStore`] + [`CustomStore`]).
 //! - [`SessionManager`] + [`Options`]: begins a [`Session`] per request;
@@ -54,6 +55,7 @@
 mod clock;
 mod data;
 mod error;
+pub mod ext;
 mod fast_decode;
 pub mod http;
 mod id;

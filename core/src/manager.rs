@@ -7,7 +7,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::http::{cookie_values, form_values, path_matches};
 use crate::id::SessionId;
-use crate::options::{check_path, check_seconds, Options, Transport};
+use crate::options::{check_seconds, Options, Transport};
 use crate::session::Session;
 use crate::store::Store;
 
@@ -100,7 +100,7 @@ impl SessionManager {
         let expire = page.expire.unwrap_or(self.inner.options.expire);
         check_seconds("expire", expire)?;
         if let Some(p) = &page.session_path {
-            check_path("session_path", p)?;
+            self.inner.options.check_session_path(p)?;
         }
         let session_path = page.session_path.as_deref();
         let now = self.now();

@@ -147,6 +147,7 @@ impl Options {
                 ));
             }
         }
+        self.check_cookie_prefix(&self.path)?;
         if self.samesite == Some(SameSite::None) && !self.secure {
             return Err(Error::config(
                 "samesite",
@@ -166,6 +167,46 @@ impl Options {
             check_seconds("touch_interval", t)?;
         }
         Ok(())
+    }
+
+    /// The rules of the cookie-name prefixes (RFC 6265bis §4.1.3): a
+    /// `__Secure-` cookie needs `secure`; a `__Host-` cookie needs `secure`,
+    /// no `domain` and the path `/` (`path` is the site's or a page's
+    /// session path). A browser drops a prefixed cookie that breaks them, so
+    /// every session would silently be new. Prefixes are matched ignoring
+    /// ASCII case, as current browsers do.
+    fn check_cookie_prefix(&self, path: &str) -> Result<()> {
+        let name = self.cookie_name.as_bytes();
+        let starts = |prefix: &str| {
+            name.len() >= prefix.len()
+                && name[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        };
+        let host = starts("__Host-");
+        if !(host || starts("__Secure-")) {
+            return Ok(());
+        }
+        let kind = if host { "__Host-" } else { "__Secure-" };
+        let why = if !self.secure {
+            format!("a {kind} cookie needs secure=True")
+        } else if host && self.domain.is_some() {
+            "a __Host- cookie may not have a domain".to_owned()
+        } else if host && path != "/" {
+            format!("a __Host- cookie needs the path \"/\", not {path:?}")
+        } else {
+            return Ok(());
+        };
+        Err(Error::config(
+            "cookie_name",
+            format!("{why} (browsers refuse it otherwise)"),
+        ))
+    }
+
+    /// Checks a page's session path (it overrides `path` for one request):
+    /// a well-formed cookie path, and `/` for a `__Host-` cookie.
+    pub(crate) fn check_session_path(&self, path: &str) -> Result<()> {
+        check_path("session_path", path)?;
+        self.check_cookie_prefix(path)
+            .map_err(|_| Error::config("session_path", "a __Host- cookie needs the path \"/\""))
     }
 
     /// The touch interval in effect.
@@ -305,5 +346,96 @@ mod tests {
         );
         assert!("bogus".parse::<Transport>().is_err());
         assert!("Sometimes".parse::<SameSite>().is_err());
+    }
+
+    #[test]
+    fn cookie_prefixes_need_their_attributes() {
+        let named = |name: &str| Options {
+            cookie_name: name.into(),
+            secure: true,
+            ..Options::default()
+        };
+        // Allowed: each prefix with what it needs.
+        named("__Host-id").validate().unwrap();
+        named("__Secure-id").validate().unwrap();
+        Options {
+            domain: Some("example.com".into()),
+            path: "/app".into(),
+            ..named("__Secure-id")
+        }
+        .validate()
+        .unwrap();
+        // Refused, naming cookie_name, with the missing attribute in the message.
+        let cases = [
+            (
+                Options {
+                    secure: false,
+                    ..named("__Host-id")
+                },
+                "secure",
+            ),
+            (
+                Options {
+                    secure: false,
+                    ..named("__Secure-id")
+                },
+                "secure",
+            ),
+            (
+                Options {
+                    secure: false,
+                    ..named("__secure-id")
+                },
+                "secure",
+            ),
+            (
+                Options {
+                    domain: Some("example.com".into()),
+                    ..named("__Host-id")
+                },
+                "domain",
+            ),
+            (
+                Options {
+                    path: "/app".into(),
+                    ..named("__HOST-id")
+                },
+                "path",
+            ),
+        ];
+        for (options, missing) in cases {
+            match options.validate() {
+                Err(Error::Config { option, message }) => {
+                    assert_eq!(option, "cookie_name");
+                    assert!(message.contains(missing), "{message}");
+                }
+                other => panic!("{:?} not refused: {other:?}", options.cookie_name),
+            }
+        }
+        // A name that only contains a prefix is not prefixed.
+        Options {
+            cookie_name: "x__Host-".into(),
+            ..Options::default()
+        }
+        .validate()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_page_path_cannot_break_a_host_cookie() {
+        let host = Options {
+            cookie_name: "__Host-id".into(),
+            secure: true,
+            ..Options::default()
+        };
+        host.check_session_path("/").unwrap();
+        assert!(matches!(
+            host.check_session_path("/app"),
+            Err(Error::Config {
+                option: "session_path",
+                ..
+            })
+        ));
+        Options::default().check_session_path("/app").unwrap();
     }
 }

@@ -97,6 +97,21 @@ impl Record {
         }
     }
 
+    /// How deep [`Record::decode_direct`] reads: values nested up to this
+    /// many containers deep; deeper ones it leaves to serde.
+    #[doc(hidden)]
+    pub const DIRECT_MAX_DEPTH: usize = crate::fast_decode::MAX_DEPTH;
+
+    /// The direct reader alone: the record when `bytes` have exactly the
+    /// layout this version writes, `None` when it leaves them to serde.
+    /// (Public so tests can check that the fast path itself reads what the
+    /// engine writes, not only that `decode`'s answer matches a fallback
+    /// that would give it anyway.)
+    #[doc(hidden)]
+    pub fn decode_direct(bytes: &[u8]) -> Option<Self> {
+        crate::fast_decode::decode_record(bytes)
+    }
+
     /// The general decoder: every form [`Record::decode`] accepts, and the
     /// reason when it refuses. (Public so tests can hold `decode`'s fast
     /// path to it.)

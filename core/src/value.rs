@@ -7,7 +7,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
-/// The extension type code under which the Python binding stores pickles.
+/// The extension type code under which the Python binding stores signed
+/// pickles (layout: [`crate::ext::ExtValue::Pickle`]).
 pub const EXT_PICKLE: i8 = 1;
 
 /// A session value: what C, Python and the record format all agree on.
@@ -15,8 +16,9 @@ pub const EXT_PICKLE: i8 = 1;
 /// Each variant maps to one MessagePack type: `Nil` to nil, `Bool` to bool,
 /// `Int`/`UInt` to int (`UInt` only for values above `i64::MAX`), `Float` to
 /// float 64, `Str` to str, `Bytes` to bin, `List` to array, `Map` to map with
-/// str keys, and `Ext` to an ext value (type code + opaque bytes; code
-/// [`EXT_PICKLE`] holds a Python pickle).
+/// str keys, and `Ext` to an ext value (type code + bytes; the codes
+/// spysession defines, tuple, set, datetime and the rest, and their
+/// layouts are in [`crate::ext`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// No value (Python `None`, MessagePack nil).

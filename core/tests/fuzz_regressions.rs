@@ -54,6 +54,11 @@ fn session_id_inputs() {
 }
 
 #[test]
+fn ext_decode_inputs() {
+    replay("ext_decode", checks::check_ext_decode);
+}
+
+#[test]
 fn record_decode_inputs() {
     replay("record_decode", checks::check_record_decode);
 }

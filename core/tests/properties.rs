@@ -28,12 +28,88 @@ fn value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Ext values of every kind within their documented ranges.
+fn ext_value() -> impl Strategy<Value = ext::ExtValue> {
+    use ext::{Date, DateTime, Decimal, ExtValue, Time, TimeDelta};
+    let date =
+        (1u16..=9999, 1u8..=12, 1u8..=28).prop_map(|(year, month, day)| Date { year, month, day });
+    let offset = prop_oneof![
+        Just(None),
+        (-86_399_999_999i64..=86_399_999_999).prop_map(Some)
+    ];
+    let time = (
+        0u8..24,
+        0u8..60,
+        0u8..60,
+        0u32..1_000_000,
+        any::<bool>(),
+        offset,
+    )
+        .prop_map(
+            |(hour, minute, second, microsecond, fold, utc_offset)| Time {
+                hour,
+                minute,
+                second,
+                microsecond,
+                fold,
+                utc_offset,
+            },
+        );
+    let digits = "[1-9][0-9]{0,40}|0";
+    let decimal = prop_oneof![
+        (any::<bool>(), any::<i64>(), digits).prop_map(|(negative, exponent, digits)| {
+            Decimal::Finite {
+                negative,
+                exponent,
+                digits,
+            }
+        }),
+        any::<bool>().prop_map(|negative| Decimal::Infinity { negative }),
+        (any::<bool>(), any::<bool>(), "|[1-9][0-9]{0,5}").prop_map(
+            |(negative, signaling, payload)| Decimal::NaN {
+                negative,
+                signaling,
+                payload
+            }
+        ),
+    ];
+    let big = (
+        prop_oneof![Just(0x01u8), Just(0x7f), Just(0x80), Just(0xfe)],
+        prop::collection::vec(any::<u8>(), 8..30),
+    )
+        .prop_map(|(first, rest)| [vec![first], rest].concat());
+    prop_oneof![
+        prop::collection::vec(value(), 0..5).prop_map(ExtValue::Tuple),
+        prop::collection::vec(value(), 0..5).prop_map(ExtValue::Set),
+        prop::collection::vec(value(), 0..5).prop_map(ExtValue::FrozenSet),
+        (date.clone(), time.clone())
+            .prop_map(|(date, time)| ExtValue::DateTime(DateTime { date, time })),
+        date.prop_map(ExtValue::Date),
+        time.prop_map(ExtValue::Time),
+        (-999_999_999i32..=999_999_999, 0u32..86_400, 0u32..1_000_000).prop_map(
+            |(days, seconds, microseconds)| ExtValue::TimeDelta(TimeDelta {
+                days,
+                seconds,
+                microseconds
+            })
+        ),
+        any::<[u8; 16]>().prop_map(ExtValue::Uuid),
+        decimal.prop_map(ExtValue::Decimal),
+        big.prop_map(ExtValue::BigInt),
+        (any::<[u8; 32]>(), prop::collection::vec(any::<u8>(), 0..40))
+            .prop_map(|(tag, pickle)| ExtValue::Pickle { tag, pickle }),
+    ]
+}
+
 proptest! {
     #[test]
     fn values_round_trip(v in value()) {
         prop_assert_eq!(Value::from_msgpack(&v.to_msgpack()).unwrap(), v.clone());
         let record = Record::new(1.0, 2.0, [("k".to_string(), v)].into_iter().collect());
-        prop_assert_eq!(Record::decode(&record.encode()).unwrap(), record);
+        let bytes = record.encode();
+        prop_assert_eq!(Record::decode(&bytes).unwrap(), record.clone());
+        // The direct reader itself reads it, not only the serde fallback.
+        prop_assert_eq!(Record::decode_direct(&bytes), Some(record));
     }
 
     #[test]
@@ -43,22 +119,30 @@ proptest! {
     }
 
     /// `decode` reads the layout we write directly and leaves the rest to
-    /// serde: on records we write, both read the same record.
+    /// serde: on records we write (with times that are numbers), the direct
+    /// reader itself gives the record, and serde gives the same one.
     #[test]
-    fn the_direct_reader_agrees_with_serde_on_what_we_write(
+    fn the_direct_reader_reads_what_we_write_and_agrees_with_serde(
         pairs in prop::collection::vec((".{0,30}", value()), 0..12),
         times in (any::<f64>(), any::<f64>(), any::<f64>()),
     ) {
         let data: Data = pairs.into_iter().collect();
         let record = Record { version: FORMAT_VERSION, created: times.0, accessed: times.1, expires_at: times.2, data };
         let bytes = record.encode();
-        match (Record::decode(&bytes), Record::decode_with_serde(&bytes)) {
-            (Ok(fast), Ok(slow)) => {
+        let valid_times = times.0.is_finite() && times.1.is_finite() && !times.2.is_nan();
+        let direct = Record::decode_direct(&bytes);
+        match (direct, Record::decode_with_serde(&bytes)) {
+            (Some(fast), Ok(slow)) => {
+                prop_assert!(valid_times);
                 prop_assert_eq!(&fast, &slow);
-                prop_assert_eq!(fast, record);
+                prop_assert_eq!(&fast, &record);
+                prop_assert_eq!(Record::decode(&bytes).unwrap(), fast);
             }
-            (Err(_), Err(_)) => prop_assert!(!(times.0.is_finite() && times.1.is_finite() && !times.2.is_nan())),
-            (fast, slow) => prop_assert!(false, "decode {:?}, serde {:?}", fast.is_ok(), slow.is_ok()),
+            (None, Err(_)) => {
+                prop_assert!(!valid_times);
+                prop_assert!(Record::decode(&bytes).is_err());
+            }
+            (fast, slow) => prop_assert!(false, "direct {:?}, serde {:?}", fast.is_some(), slow.is_ok()),
         }
     }
 
@@ -70,11 +154,33 @@ proptest! {
         input.pop();
         input.extend_from_slice(&bytes);
         for candidate in [&input[..], &bytes[..]] {
-            match (Record::decode(candidate), Record::decode_with_serde(candidate)) {
+            let slow = Record::decode_with_serde(candidate);
+            if let Some(fast) = Record::decode_direct(candidate) {
+                let slow = slow.as_ref().expect("serde refuses what the direct reader takes");
+                prop_assert_eq!(fast.encode(), slow.encode());
+            }
+            match (Record::decode(candidate), slow) {
                 (Ok(fast), Ok(slow)) => prop_assert_eq!(fast.encode(), slow.encode()),
                 (Err(_), Err(_)) => {}
                 (fast, slow) => prop_assert!(false, "decode {:?}, serde {:?}", fast.is_ok(), slow.is_ok()),
             }
+        }
+    }
+
+    /// The ext values spysession defines: every one encodes into data its
+    /// decoder reads back as itself, and arbitrary data never panics it
+    /// (accepted data re-encodes to the same bytes).
+    #[test]
+    fn ext_values_round_trip(v in ext_value()) {
+        let data = v.encode();
+        prop_assert_eq!(ext::ExtValue::decode(v.code(), &data).unwrap(), Some(v));
+    }
+
+    #[test]
+    fn arbitrary_ext_data_never_panics(code in 0i8..16, data in prop::collection::vec(any::<u8>(), 0..64)) {
+        if let Ok(Some(v)) = ext::ExtValue::decode(code, &data) {
+            prop_assert_eq!(v.code(), code);
+            prop_assert_eq!(v.encode(), data);
         }
     }
 

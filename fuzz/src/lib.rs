@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use spysession_core::ext::ExtValue;
 use spysession_core::http::{cookie_values, form_values, is_token, path_matches};
 use spysession_core::{
     MemoryStore, Options, Record, Request, SessionId, SessionManager, Store, Transport, Value,
@@ -89,13 +90,25 @@ pub fn check_session_id(data: &[u8]) {
 }
 
 /// `Record::decode` on arbitrary bytes: the same answer as the general
-/// (serde) decoder; refused without panicking, or
-/// accepted with times that are numbers, and then encode followed by decode
-/// gives the same record (floats compared bit for bit) and the same bytes.
+/// (serde) decoder; refused without panicking, or accepted with times that
+/// are numbers, and then encode followed by decode gives the same record
+/// (floats compared bit for bit) and the same bytes.
+///
+/// The direct reader is checked by itself too, so these checks would fail
+/// if it gave up on everything: what it takes, serde reads the same; and
+/// what the engine writes (the re-encoded record), it reads, unless a value
+/// nests deeper than it goes (`Record::DIRECT_MAX_DEPTH`).
 pub fn check_record_decode(data: &[u8]) {
-    // decode reads the layout we write directly and leaves the rest to
-    // serde: the two must agree on every input.
     let general = Record::decode_with_serde(data);
+    if let Some(direct) = Record::decode_direct(data) {
+        let slow = general
+            .as_ref()
+            .expect("serde refuses what the direct reader takes");
+        assert!(
+            same_record(&direct, slow),
+            "direct {direct:?} but serde {slow:?}"
+        );
+    }
     let Ok(record) = Record::decode(data) else {
         assert!(general.is_err(), "serde reads what decode refuses");
         return;
@@ -113,6 +126,79 @@ pub fn check_record_decode(data: &[u8]) {
     let again = Record::decode(&encoded).expect("an encoded record decodes");
     assert!(same_record(&record, &again), "{record:?} became {again:?}");
     assert_eq!(again.encode(), encoded, "encoding is not stable");
+    if record
+        .data
+        .iter()
+        .all(|(_, v)| depth(v) <= Record::DIRECT_MAX_DEPTH)
+    {
+        let direct =
+            Record::decode_direct(&encoded).expect("the direct reader reads what we write");
+        assert!(
+            same_record(&direct, &again),
+            "direct {direct:?} but {again:?}"
+        );
+    }
+}
+
+/// How many containers deep `value` nests (0 for a scalar).
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::List(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Map(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// `ExtValue::decode` (spysession's own ext types) on arbitrary data.
+///
+/// Input layout: the first byte, as a signed byte, remainder by 16, is the
+/// ext code (-15 to 15: every defined code and undefined ones around
+/// them); the rest is the ext data. Beyond "does not panic": undefined codes are opaque
+/// (`Ok(None)`); accepted data has the code it was read under and encodes
+/// back to the same bytes; and the elements of tuples and sets, decoded in
+/// turn as a reader walking into them would, obey the same rules.
+pub fn check_ext_decode(data: &[u8]) {
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    check_ext(first as i8 % 16, rest, 0);
+}
+
+fn check_ext(code: i8, data: &[u8], depth: usize) {
+    let decoded = ExtValue::decode(code, data);
+    let defined = (1..=11).contains(&code);
+    let value = match decoded {
+        Ok(None) => {
+            assert!(!defined, "code {code} is defined but read as opaque");
+            return;
+        }
+        Ok(Some(value)) => value,
+        Err(e) => {
+            assert!(defined, "code {code} is not defined but refused: {e}");
+            assert_eq!(e.code, code);
+            return;
+        }
+    };
+    assert_eq!(value.code(), code);
+    assert_eq!(value.encode(), data, "{value:?} does not encode back");
+    assert_eq!(value.clone().into_value(), Value::Ext(code, data.to_vec()));
+    if let ExtValue::Tuple(items) | ExtValue::Set(items) | ExtValue::FrozenSet(items) = &value {
+        // Bounded: each level costs input bytes, and fuzz inputs are small.
+        if depth < 64 {
+            for item in items {
+                walk_exts(item, depth + 1);
+            }
+        }
+    }
+}
+
+fn walk_exts(value: &Value, depth: usize) {
+    match value {
+        Value::Ext(code, data) => check_ext(*code, data, depth),
+        Value::List(items) => items.iter().for_each(|v| walk_exts(v, depth)),
+        Value::Map(map) => map.values().for_each(|v| walk_exts(v, depth)),
+        _ => {}
+    }
 }
 
 /// `Value::from_msgpack` on arbitrary bytes: refused without panicking, or

@@ -54,7 +54,8 @@ class StoreStats(TypedDict):
 
 @final
 class Ext:
-    """A MessagePack extension value other than a pickle."""
+    """A MessagePack extension value of a code spysession does not define
+    (codes 1 to 31 are reserved: ValueError)."""
 
     @property
     def code(self) -> int: ...
@@ -188,6 +189,7 @@ class SessionManager:
         max_lifetime: Optional[float] = ...,
         touch_interval: Optional[float] = ...,
         pickle: bool = ...,
+        secret_key: Union[str, bytes, Sequence[Union[str, bytes]], None] = ...,
         clock: Optional[Callable[[], float]] = ...,
     ) -> Self: ...
     @property
@@ -225,6 +227,7 @@ def configure(
     max_lifetime: Optional[float] = ...,
     touch_interval: Optional[float] = ...,
     pickle: Optional[bool] = ...,
+    secret_key: Union[str, bytes, Sequence[Union[str, bytes]], None] = ...,
     clock: Optional[Callable[[], float]] = ...,
 ) -> None: ...
 def clean_store(store: Optional[SessionStore] = None) -> int: ...

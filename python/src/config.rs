@@ -7,16 +7,17 @@
 //! not change it.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use spysession_core::{Options, SameSite, Transport};
 
 use crate::clock::PyClock;
 use crate::errors::{config_error, OrRaise};
+use crate::signing::{PickleKeys, MIN_KEY_LEN};
 use crate::stores::{MemoryStore, SessionStore};
 
 /// The options `SessionManager` and `configure` take (besides `store`).
@@ -34,6 +35,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "max_lifetime",
     "touch_interval",
     "pickle",
+    "secret_key",
     "clock",
 ];
 
@@ -48,8 +50,8 @@ pub struct Settings {
     pub options: Options,
     /// The `clock=` callable, if any.
     pub clock: Option<PyClock>,
-    /// Whether non-native values may be pickled.
-    pub pickle: bool,
+    /// With `pickle=True`, the keys that sign and verify pickled values.
+    pub pickle_keys: Option<Arc<PickleKeys>>,
 }
 
 /// What `configure()` has set (unset options are absent).
@@ -148,7 +150,8 @@ pub fn configured_clock(py: Python<'_>) -> PyResult<Option<PyClock>> {
 fn settings(py: Python<'_>, given: &Given) -> PyResult<Settings> {
     let mut options = Options::default();
     let mut clock = None;
-    let mut pickle = true;
+    let mut pickle = false;
+    let mut secret = None;
     let mut store = None;
     for (&name, value) in given {
         let value = value.bind(py);
@@ -193,6 +196,11 @@ fn settings(py: Python<'_>, given: &Given) -> PyResult<Settings> {
             "httponly" => options.httponly = flag(value)?,
             "strict" => options.strict = flag(value)?,
             "pickle" => pickle = flag(value)?,
+            "secret_key" => {
+                if !value.is_none() {
+                    secret = Some(secret_keys(py, value)?);
+                }
+            }
             "samesite" => {
                 options.samesite = if value.is_none() {
                     None
@@ -215,6 +223,19 @@ fn settings(py: Python<'_>, given: &Given) -> PyResult<Settings> {
         }
     }
     options.validate().or_raise(py)?;
+    let pickle_keys = match (pickle, secret) {
+        (false, _) => None,
+        (true, Some(keys)) => Some(Arc::new(keys)),
+        (true, None) => {
+            return Err(config_error(
+                py,
+                "secret_key",
+                "pickle=True needs a secret_key (str or bytes of at least 32 bytes, or a list \
+                 of them: the first signs, every one verifies), so that a pickle planted in \
+                 the store is never loaded",
+            ))
+        }
+    };
     let store = match store {
         Some(s) => s,
         None => default_store(py)?,
@@ -223,7 +244,40 @@ fn settings(py: Python<'_>, given: &Given) -> PyResult<Settings> {
         store,
         options,
         clock,
-        pickle,
+        pickle_keys,
+    })
+}
+
+/// `secret_key`: a str (its UTF-8 bytes) or bytes, or a non-empty list or
+/// tuple of them, each at least [`MIN_KEY_LEN`] bytes.
+fn secret_keys(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<PickleKeys> {
+    let one = |v: &Bound<'_, PyAny>| -> PyResult<Vec<u8>> {
+        if let Ok(s) = v.cast::<PyString>() {
+            Ok(crate::text::utf8(s)?.as_bytes().to_vec())
+        } else if let Ok(b) = v.cast::<PyBytes>() {
+            Ok(b.as_bytes().to_vec())
+        } else {
+            Err(config_error(
+                py,
+                "secret_key",
+                "must be a str or bytes, or a list of them",
+            ))
+        }
+    };
+    let keys = if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
+        value
+            .try_iter()?
+            .map(|k| one(&k?))
+            .collect::<PyResult<Vec<_>>>()?
+    } else {
+        vec![one(value)?]
+    };
+    PickleKeys::new(keys).ok_or_else(|| {
+        config_error(
+            py,
+            "secret_key",
+            &format!("every key must be at least {MIN_KEY_LEN} bytes (and a list not empty)"),
+        )
     })
 }
 

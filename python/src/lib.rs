@@ -6,7 +6,9 @@
 //!
 //! - [`errors`]: engine errors to exceptions, in one place; the helper that
 //!   runs store work without the GIL.
-//! - [`convert`]: Python values <-> engine values (pickles for the rest).
+//! - [`convert`]: Python values <-> engine values; [`pyext`]: tuple, set,
+//!   datetime and the rest as spysession's ext values; [`signing`]: signed
+//!   pickles for `pickle=True`.
 //! - [`stores`], [`custom_store`]: `SessionStore`, `MemoryStore`, `DbmStore`,
 //!   `RedisStore`, and Python subclasses as engine stores.
 //! - [`config`]: options from keywords; `configure()` defaults.
@@ -23,7 +25,9 @@ mod custom_store;
 mod errors;
 mod fast_begin;
 mod manager;
+mod pyext;
 mod session;
+mod signing;
 mod stores;
 mod text;
 

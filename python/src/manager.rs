@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
 use spysession_core::{
@@ -14,6 +14,7 @@ use crate::clock::{at, PyClock};
 use crate::config::{given_from_kwargs, resolve};
 use crate::errors::{store_call, OrRaise};
 use crate::session::Session;
+use crate::signing::PickleKeys;
 use crate::stores::{MemoryStore, SessionStore};
 use crate::text::utf8;
 
@@ -29,7 +30,8 @@ pub struct SessionManager {
     core: CoreManager,
     store: Py<SessionStore>,
     clock: Option<PyClock>,
-    pickle: bool,
+    /// The pickle-signing keys when the manager has `pickle=True`.
+    pickle_keys: Option<Arc<PickleKeys>>,
     /// Store calls run without the GIL, except on a MemoryStore: releasing
     /// the GIL for an in-memory lookup cost more than the lookup. (A
     /// Python-written store must release it: its commit holds a per-id lock
@@ -54,9 +56,9 @@ impl SessionManager {
         self.releases_gil
     }
 
-    /// Whether non-native values may be pickled.
-    pub fn pickle(&self) -> bool {
-        self.pickle
+    /// The keys that sign and verify pickles, when `pickle=True`.
+    pub fn pickle_keys(&self) -> Option<&PickleKeys> {
+        self.pickle_keys.as_deref()
     }
 }
 
@@ -180,7 +182,28 @@ impl SessionManager {
         let session = at(py, this.clock.as_ref(), || {
             store_call(py, this.releases_gil, || core.begin_with(&request, &page))
         })??;
-        Ok(Session::new(slf.clone().unbind(), session))
+        match Session::load(py, slf.clone().unbind(), session) {
+            Ok(session) => Ok(session),
+            // KeyboardInterrupt and the like are not about the record.
+            Err(e) if !e.is_instance_of::<PyException>(py) => Err(e),
+            Err(_) => {
+                // A value of the record is damaged, or a pickle in it does
+                // not verify (planted by whoever can write to the store):
+                // the record is corrupt, as one that does not decode is. A
+                // fresh session, as the engine gives for those; nothing
+                // that failed was unpickled.
+                core.store().counters().count_corrupt();
+                let fresh = Request {
+                    cookie: None,
+                    query: None,
+                    form: None,
+                    path,
+                };
+                let session =
+                    at(py, this.clock.as_ref(), || core.begin_with(&fresh, &page))?.or_raise(py)?;
+                Session::load(py, slf.clone().unbind(), session)
+            }
+        }
     }
 }
 
@@ -210,7 +233,7 @@ impl SessionManager {
             core,
             store: settings.store,
             clock: settings.clock,
-            pickle: settings.pickle,
+            pickle_keys: settings.pickle_keys,
             releases_gil,
         })
     }

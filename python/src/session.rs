@@ -1,11 +1,16 @@
 //! `Session`: one request's data, a `MutableMapping` with `str` keys.
 //!
 //! Values are converted when they cross: a set converts at once (so
-//! `pickle=False` refuses at once), a get converts on first access. Lists,
-//! dicts and pickled objects handed to Python are remembered with the
+//! `pickle=False` refuses at once), a get converts on first access, except
+//! values holding an ext value (tuples, sets, datetimes, pickles...), which
+//! convert when the record is loaded, so a damaged or planted one makes the
+//! whole record corrupt before the page sees any of it ([`Session::load`]).
+//! Lists, dicts and ext values handed to Python are remembered with the
 //! encoding they had; at commit each is re-encoded and, if Python changed it
 //! in place, stored again. So `session.setdefault("cart", []).append(x)`
-//! persists, and `session["cart"] is session["cart"]`.
+//! persists, and `session["cart"] is session["cart"]`. Re-encoding at commit
+//! is also what signs every pickle under the store key of the id the record
+//! is written under, after `regenerate()` included.
 
 use std::collections::HashMap;
 
@@ -17,7 +22,7 @@ use pyo3::types::{PyBool, PyDict, PyList, PyString, PyTuple};
 use spysession_core::{Session as CoreSession, Value};
 
 use crate::clock::at;
-use crate::convert::{is_mutable, to_py, to_value};
+use crate::convert::{holds_ext, is_mutable, to_py, to_value, Codec};
 use crate::errors::store_call;
 use crate::manager::SessionManager;
 use crate::text::utf8;
@@ -55,16 +60,47 @@ fn key_ref<'a>(key: &'a Bound<'_, PyAny>) -> PyResult<&'a str> {
 }
 
 impl Session {
-    pub(crate) fn new(manager: Py<SessionManager>, core: CoreSession) -> Self {
-        Session {
+    /// The Python session over `core`: for a loaded record, every value that
+    /// holds an ext value is converted now (each pickle in it verified).
+    /// Err when one fails: the record is damaged or was planted, and the
+    /// caller gives a fresh session instead (nothing of it was unpickled).
+    pub(crate) fn load(
+        py: Python<'_>,
+        manager: Py<SessionManager>,
+        core: CoreSession,
+    ) -> PyResult<Self> {
+        let mut session = Session {
             manager,
             core,
             handed: HashMap::new(),
+        };
+        if !session.core.is_new() {
+            session.hand_out_ext_values(py)?;
         }
+        Ok(session)
     }
 
-    fn pickle(&self, py: Python<'_>) -> bool {
-        self.manager.bind(py).get().pickle()
+    /// Converts every value holding an ext value that is not yet handed out.
+    fn hand_out_ext_values(&mut self, py: Python<'_>) -> PyResult<()> {
+        let keys: Vec<String> = self
+            .core
+            .iter()
+            .filter(|(k, v)| holds_ext(v) && !self.handed.contains_key(*k))
+            .map(|(k, _)| k.to_owned())
+            .collect();
+        for key in keys {
+            self.lookup(py, &key)?;
+        }
+        Ok(())
+    }
+
+    /// How values of this session convert: the manager's pickle keys and
+    /// the current id.
+    fn codec<'a>(&self, manager: &'a SessionManager) -> Codec<'a> {
+        Codec {
+            keys: manager.pickle_keys(),
+            id: self.core.id(),
+        }
     }
 
     /// The value of `key` as the Python object handed out for it.
@@ -77,7 +113,8 @@ impl Session {
         let Some(value) = self.core.get(key) else {
             return Ok(None);
         };
-        let obj = to_py(py, value)?;
+        let manager = self.manager.bind(py).get();
+        let obj = to_py(py, value, self.codec(manager))?;
         if is_mutable(value) {
             let encoded = value.to_msgpack();
             self.handed.insert(
@@ -92,7 +129,7 @@ impl Session {
     }
 
     fn store(&mut self, py: Python<'_>, key: &str, obj: &Bound<'_, PyAny>) -> PyResult<()> {
-        let value = to_value(obj, self.pickle(py))?;
+        let value = to_value(obj, self.codec(self.manager.bind(py).get()))?;
         if is_mutable(&value) {
             let encoded = value.to_msgpack();
             self.handed.insert(
@@ -118,10 +155,11 @@ impl Session {
 
     /// Values changed in place since they were handed out: (key, new value, encoding).
     fn changed_in_place(&self, py: Python<'_>) -> PyResult<Vec<(String, Value, Vec<u8>)>> {
-        let pickle = self.pickle(py);
+        let manager = self.manager.bind(py).get();
+        let codec = self.codec(manager);
         let mut out = Vec::new();
         for (key, h) in &self.handed {
-            let value = to_value(h.obj.bind(py), pickle)?;
+            let value = to_value(h.obj.bind(py), codec)?;
             let encoded = value.to_msgpack();
             if encoded != h.encoded {
                 out.push((key.clone(), value, encoded));
@@ -402,8 +440,13 @@ impl Session {
     }
 
     /// A new id, same data; the old id is deleted at commit (call at login).
-    fn regenerate(&mut self) {
+    fn regenerate(&mut self, py: Python<'_>) -> PyResult<()> {
+        // Pickles are signed for the store key of the id: every value that
+        // may hold one is handed out (read under the old id) so that commit
+        // re-encodes it, and so re-signs it, under the new one.
+        self.hand_out_ext_values(py)?;
         self.core.regenerate();
+        Ok(())
     }
 
     /// Drops the session: at commit the record is deleted and the cookie

@@ -10,7 +10,7 @@ import spysession
 OPTIONS = [
     "session_store", "session_path", "session_expire", "cookie_name", "param_name",
     "domain", "secure", "httponly", "samesite", "transport", "strict",
-    "max_lifetime", "touch_interval", "pickle", "clock",
+    "max_lifetime", "touch_interval", "pickle", "secret_key", "clock",
 ]
 
 

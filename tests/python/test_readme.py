@@ -55,3 +55,23 @@ def test_readme_examples_run_and_count_visits(tmp_path):
     finally:
         ns["handle"].cancel()
         ns["store"].close()
+
+
+class Cart:
+    def __init__(self, items):
+        self.items = items
+
+
+def test_readme_pickle_example_stores_objects_and_the_default_refuses_them(tmp_path):
+    namespace = readme_namespace(tmp_path)
+    s = namespace["pickling"].begin()
+    s["cart"] = Cart(["book"])
+    (_, header), = s.commit()
+    loaded = namespace["pickling"].begin(cookie=header.split(";")[0])
+    assert loaded["cart"].items == ["book"]
+    try:
+        namespace["manager"].begin()["cart"] = Cart([])
+    except TypeError as e:
+        assert "Cart" in str(e)
+    else:
+        raise AssertionError("the default manager stored an object without pickle=True")
