@@ -267,8 +267,11 @@ def _start_redis(*args, cwd=None):
     import subprocess
 
     port = _free_port()
+    # Its own directory: a replica writes the RDB of its first sync there.
+    cwd = cwd or tempfile.mkdtemp(prefix="bench-redis-")
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *args],
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", cwd, *args],
         stdout=subprocess.DEVNULL, cwd=cwd,
     )
     atexit.register(proc.kill)
