@@ -41,7 +41,7 @@
 /**
  * Minor version.
  */
-#define SPS_VERSION_MINOR 1
+#define SPS_VERSION_MINOR 2
 
 /**
  * Patch version.
@@ -52,7 +52,7 @@
  * The version as one number, `major * 10000 + minor * 100 + patch`, for
  * `#if SPS_VERSION_NUMBER >= ...` tests.
  */
-#define SPS_VERSION_NUMBER 100
+#define SPS_VERSION_NUMBER 200
 
 /**
  * `samesite`: no SameSite attribute on the cookie.
@@ -98,6 +98,16 @@
  * Length of a session id: 32 lowercase hex characters.
  */
 #define SPS_ID_LEN 32
+
+/**
+ * Bytes needed for a store key with its NUL (see sps_store_key).
+ */
+#define SPS_STORE_KEY_SIZE 33
+
+/**
+ * Length of a store key: 32 lowercase hex characters.
+ */
+#define SPS_STORE_KEY_LEN 32
 
 /**
  * Value type: nil (Python `None`).
@@ -195,7 +205,9 @@ enum sps_status
    */
   SPS_CONFIG = 8,
   /**
-   * The store does not support the call (sps_store_len on a custom store).
+   * The store does not support the call (sps_store_len on a custom
+   * store), or was written in a format this version does not read (a
+   * DbmStore directory of spysession 0.1: the message names the version).
    */
   SPS_UNSUPPORTED = 9,
   /**
@@ -275,29 +287,32 @@ typedef struct {
 } sps_buf;
 
 /**
- * Load callback: look up the record of `id` (32 lowercase hex characters
- * plus a NUL) and, if there is one, hand it over with sps_record_sink_set.
+ * Load callback: look up the record stored under `key` (the session's store
+ * key, see sps_store_key: 32 lowercase hex characters plus a NUL; a custom
+ * store never sees a session id) and, if there is one, hand it over with
+ * sps_record_sink_set.
  * Return SPS_OK (found or not: not calling the sink means "none"), or
  * SPS_NOT_FOUND, or any other status for an error.
  */
-typedef uint32_t (*sps_load_fn)(void *user_data, const char *id, sps_record_sink *sink);
+typedef uint32_t (*sps_load_fn)(void *user_data, const char *key, sps_record_sink *sink);
 
 /**
  * Save callback: store `record` (copy it: it is only valid during the
- * call) under `id`, replacing any; `expires_at` (Unix seconds) is given for
+ * call) under `key` (a store key, as for load), replacing any; `expires_at` (Unix seconds) is given for
  * stores that index or expire by time. Return SPS_OK or an error status.
  */
 typedef uint32_t (*sps_save_fn)(void *user_data,
-                                const char *id,
+                                const char *key,
                                 const uint8_t *record,
                                 size_t record_len,
                                 double expires_at);
 
 /**
- * Remove callback: delete the record of `id`; absent is not an error.
+ * Remove callback: delete the record under `key` (a store key); absent is
+ * not an error.
  * Return SPS_OK (or SPS_NOT_FOUND) or an error status.
  */
-typedef uint32_t (*sps_remove_fn)(void *user_data, const char *id);
+typedef uint32_t (*sps_remove_fn)(void *user_data, const char *key);
 
 /**
  * Clean callback: delete every record that expires at or before `now`
@@ -322,7 +337,7 @@ typedef void (*sps_destroy_fn)(void *user_data);
  *
  * Thread safety: the callbacks may be called from several threads at once
  * (every thread using a manager over this store): protect `user_data`. A
- * commit is a load then a save, serialised per id within this process.
+ * commit is a load then a save, serialised per key within this process.
  */
 typedef struct {
   /**
@@ -636,7 +651,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library's version, e.g. `"0.1.0"` (compare with SPS_VERSION_MAJOR
+ * The library's version, e.g. `"0.2.0"` (compare with SPS_VERSION_MAJOR
  * etc. to detect a header and library that differ). A static string: do
  * not free it.
  */
@@ -1014,8 +1029,26 @@ sps_status sps_store_clean(const sps_store *store, double now, uint64_t *out_rem
 sps_status sps_store_len(const sps_store *store, uint64_t *out_len);
 
 /**
- * Deletes the record of session `id` (32 lowercase hex characters; anything
- * else is SPS_INVALID_ARGUMENT). `*out_existed` tells whether there was one
+ * Writes the store key of session `id` (32 lowercase hex characters) into
+ * `out_key`, which must hold `out_size` >= SPS_STORE_KEY_SIZE bytes: 32
+ * lowercase hex characters and a NUL. The store key is what every store,
+ * a custom store's callbacks included, keeps the session under (the first
+ * 16 bytes of SHA-256 over the id's 16 raw bytes): a store never sees the
+ * id. Use it to find, in a custom store, the record of a session.
+ *
+ * SPS_INVALID_ARGUMENT when `id` or `out_key` is NULL, `id` is not a
+ * session id (`id_len` other than 32, not lowercase hex), or `out_size` is
+ * less than SPS_STORE_KEY_SIZE; `out_key` is then left untouched.
+ *
+ * # Safety
+ * `id` is NULL or points to `id_len` bytes; `out_key` is NULL or writable
+ * for `out_size` bytes.
+ */
+sps_status sps_store_key(const char *id, size_t id_len, char *out_key, size_t out_size);
+
+/**
+ * Deletes the record of session `id` (32 lowercase hex characters, hashed
+ * into its store key; anything else is SPS_INVALID_ARGUMENT). `*out_existed` tells whether there was one
  * (always true for a custom store, which cannot tell).
  *
  * # Safety
@@ -1028,7 +1061,8 @@ sps_status sps_store_delete(const sps_store *store,
                             bool *out_existed);
 
 /**
- * The record of session `id` as it is at `now`, in the documented record
+ * The record of session `id` (hashed into its store key) as it is at
+ * `now`, in the documented record
  * format (a MessagePack array: version, created, accessed, expires_at,
  * data). SPS_NOT_FOUND when absent or expired; SPS_CORRUPT when the stored
  * bytes are damaged. Free `*out_record` with sps_buf_free.

@@ -4,8 +4,10 @@
 
 # mypy for stubtest: 1.18 is the first that knows PEP 800's @disjoint_base,
 # which the stubs use for the pyo3 classes.
+# lmdb (py-lmdb): tests/python/test_stores.py writes a directory as
+# spysession 0.1 did, to check that it is refused.
 PY_TEST_DEPS := "maturin>=1.5,<2" "pytest>=7,<10" "pytest-timeout>=2,<3" "flask>=2,<4" "msgpack>=1,<2" \
-  "mypy>=1.18,<3"
+  "mypy>=1.18,<3" "lmdb>=1.4,<2"
 PY_DEPS_STAMP := $(VENV)/.spysession-test-deps
 
 .PHONY: test-python python-dev python-venv

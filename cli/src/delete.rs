@@ -1,33 +1,33 @@
-//! `spysession delete ID`: remove one session, as a logout would.
+//! `spysession delete ID|--key KEY`: remove one session, as a logout would.
 
 use std::io::Write;
 
 use clap::Args;
-use spysession_core::SessionId;
 
 use crate::failure::Failure;
-use crate::show::parse_id;
 use crate::store::{self, StoreArgs};
+use crate::target::TargetArgs;
 
 /// Arguments of `delete`.
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
-    /// The session id: 32 lowercase hex characters (the cookie's value).
-    #[arg(value_name = "ID", value_parser = parse_id)]
-    id: SessionId,
+    #[command(flatten)]
+    target: TargetArgs,
     #[command(flatten)]
     store: StoreArgs,
 }
 
-/// Deletes the record (expired or not); an unknown id is exit 1.
+/// Deletes the record (expired or not); an unknown session is exit 1.
+/// Messages name the store key, never the id.
 pub fn run(args: &DeleteArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let store = store::open(&args.store)?;
+    let key = args.target.store_key();
     let deleted = store
-        .delete(&args.id)
-        .map_err(|e| Failure::caused(format!("cannot delete session {}", args.id), e))?;
+        .delete(&key)
+        .map_err(|e| Failure::caused(format!("cannot delete session {key}"), e))?;
     if !deleted {
-        return Err(Failure::new(format!("no session {} in the store", args.id)));
+        return Err(Failure::new(format!("no session {key} in the store")));
     }
-    writeln!(out, "deleted session {}", args.id)?;
+    writeln!(out, "deleted session {key}")?;
     Ok(())
 }

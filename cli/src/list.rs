@@ -1,4 +1,5 @@
-//! `spysession list`: session ids with their expiry, in id order, paged.
+//! `spysession list`: the sessions' store keys with their expiry, in key
+//! order, paged. (Stores hold store keys, never ids.)
 
 use std::io::Write;
 
@@ -26,13 +27,13 @@ pub struct ListArgs {
     /// Skip this many sessions first (after the --expired filter).
     #[arg(long, value_name = "N", default_value_t = 0)]
     offset: usize,
-    /// Write JSON instead of text: `{"total", "offset", "sessions": [{"id",
+    /// Write JSON instead of text: `{"total", "offset", "sessions": [{"key",
     /// "expires_at", "expired"}]}`, total counting every match before paging.
     #[arg(long)]
     json: bool,
 }
 
-/// Lists the ids, one per line: `ID  EXPIRY  live|expired`.
+/// Lists the store keys, one per line: `KEY  EXPIRY  live|expired`.
 pub fn run(args: &ListArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let store = store::open(&args.store)?;
     let now = args.time.now();
@@ -50,9 +51,9 @@ pub fn run(args: &ListArgs, out: &mut dyn Write) -> Result<(), Failure> {
 
     if args.json {
         let sessions: Vec<_> = page
-            .map(|(id, t)| {
+            .map(|(key, t)| {
                 json!({
-                    "id": id.to_string(),
+                    "key": key.to_string(),
                     "expires_at": render::float(*t),
                     "expired": now >= *t,
                 })
@@ -65,9 +66,9 @@ pub fn run(args: &ListArgs, out: &mut dyn Write) -> Result<(), Failure> {
         });
         return write_json(out, &document);
     }
-    for (id, t) in page {
+    for (key, t) in page {
         let state = if now >= *t { "expired" } else { "live" };
-        writeln!(out, "{id}  {}  {state}", iso(*t))?;
+        writeln!(out, "{key}  {}  {state}", iso(*t))?;
     }
     Ok(())
 }

@@ -4,16 +4,22 @@
 //! spysession clean  --store DIR [--now SECONDS] [--json]
 //! spysession stats  --store DIR [--now SECONDS] [--json]
 //! spysession list   --store DIR [--expired] [--limit N] [--offset N] [--json]
-//! spysession show   ID --store DIR [--json]
-//! spysession delete ID --store DIR
+//! spysession show   ID|--key KEY --store DIR [--json]
+//! spysession delete ID|--key KEY --store DIR
 //! ```
 //!
 //! Every command takes `--redis URL [--prefix PREFIX]` instead of `--store
 //! DIR` for a RedisStore (exactly one of the two). On Redis, `stats` has no
 //! disk or map figures, and `clean` removes what the Redis TTL has not yet.
 //!
+//! Stores keep sessions by store key (SHA-256 of the id, see
+//! `spysession_core::StoreKey`), never by id: `list` shows store keys;
+//! `show` and `delete` take a session id (hashed into its store key) or
+//! `--key KEY`, and name the store key in what they print.
+//!
 //! Exit codes: 0 success, 1 a runtime error (the store cannot be opened, an
-//! unknown id, an I/O error), 2 a usage error (a bad option, a malformed id).
+//! unknown session, an I/O error), 2 a usage error (a bad option, a
+//! malformed id or key).
 //! Every command is safe to run while web processes use the store: LMDB lets
 //! any number of processes read and write one directory at once, and `clean`
 //! removes at most 5000 records per write transaction.
@@ -30,6 +36,7 @@ mod render;
 mod show;
 mod stats;
 mod store;
+mod target;
 mod time;
 
 use std::io::Write;
@@ -53,7 +60,7 @@ enum Command {
     Clean(clean::CleanArgs),
     /// Show how many sessions the store holds, how many are expired, and its size.
     Stats(stats::StatsArgs),
-    /// List session ids with their expiry, in id order.
+    /// List the sessions' store keys with their expiry, in key order.
     List(list::ListArgs),
     /// Show one session: its times and every key with its value.
     Show(show::ShowArgs),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
 use spysession_core::{
-    system_now, DbmOptions, DbmStore, Error, Record, RedisOptions, RedisStore, SessionId, Store,
+    system_now, DbmOptions, DbmStore, Error, Record, RedisOptions, RedisStore, Store, StoreKey,
 };
 
 use crate::failure::Failure;
@@ -68,27 +68,27 @@ pub enum Opened {
 }
 
 impl Opened {
-    /// Every session id with its expiry, in id order, expired ones included.
-    pub fn list(&self) -> spysession_core::Result<Vec<(SessionId, f64)>> {
+    /// Every session's store key with its expiry, in key order, expired ones included.
+    pub fn list(&self) -> spysession_core::Result<Vec<(StoreKey, f64)>> {
         match self {
             Opened::Dbm(store, _) => store.list(),
             Opened::Redis(store, _) => store.list(),
         }
     }
 
-    /// The record of `id` whatever its expiry.
-    pub fn load_any(&self, id: &SessionId) -> spysession_core::Result<Option<Record>> {
+    /// The record under `key` whatever its expiry.
+    pub fn load_any(&self, key: &StoreKey) -> spysession_core::Result<Option<Record>> {
         match self {
-            Opened::Dbm(store, _) => store.load_any(id),
-            Opened::Redis(store, _) => store.load_any(id),
+            Opened::Dbm(store, _) => store.load_any(key),
+            Opened::Redis(store, _) => store.load_any(key),
         }
     }
 
-    /// Deletes `id`; true when there was a record.
-    pub fn delete(&self, id: &SessionId) -> spysession_core::Result<bool> {
+    /// Deletes the record under `key`; true when there was one.
+    pub fn delete(&self, key: &StoreKey) -> spysession_core::Result<bool> {
         match self {
-            Opened::Dbm(store, _) => store.delete(id),
-            Opened::Redis(store, _) => store.delete(id),
+            Opened::Dbm(store, _) => store.delete(key),
+            Opened::Redis(store, _) => store.delete(key),
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use common::*;
-use spysession_core::{SessionId, Store};
+use spysession_core::{Store, StoreKey};
 
 const NOW_ARG: &str = "1700000000";
 
@@ -75,7 +75,7 @@ fn clean_in_many_batches_is_exact_while_another_writer_is_busy() {
 
     let stop = AtomicBool::new(false);
     let (started, first_write) = mpsc::channel();
-    let written: Vec<SessionId> = std::thread::scope(|scope| {
+    let written: Vec<StoreKey> = std::thread::scope(|scope| {
         // A web process's work: new sessions, and existing live ones
         // re-saved (their expiry index entry moves), until clean is done.
         let writer = scope.spawn(|| {

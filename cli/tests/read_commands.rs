@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use common::*;
 use serde_json::json;
-use spysession_core::{Data, Record, SessionId, Store, Value};
+use spysession_core::{Data, Record, SessionId, Store, StoreKey, Value};
 
 const NOW_ARG: &str = "1700000000";
 
@@ -66,7 +66,7 @@ fn stats_of_an_empty_store_has_no_oldest_or_newest() {
 }
 
 #[test]
-fn list_prints_every_id_in_order_with_its_state() {
+fn list_prints_every_store_key_in_order_with_its_state() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
     let (live, expired) = fill(&store, 3, 2);
@@ -97,9 +97,9 @@ fn list_expired_filters_and_pages_in_json() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["id"].as_str().unwrap())
+        .map(|s| s["key"].as_str().unwrap())
         .collect();
-    let want: Vec<String> = expired.iter().map(|id| id.to_string()).collect();
+    let want: Vec<String> = expired.iter().map(|key| key.to_string()).collect();
     assert_eq!(ids, want);
     assert!(doc["sessions"]
         .as_array()
@@ -118,7 +118,7 @@ fn list_expired_filters_and_pages_in_json() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["id"].as_str().unwrap())
+        .map(|s| s["key"].as_str().unwrap())
         .collect();
     assert_eq!(page_ids, &want[1..3]);
 
@@ -160,7 +160,7 @@ fn show_decodes_every_kind_of_value_in_json() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
     let id = SessionId::generate();
-    store.save(&id, &every_kind()).unwrap();
+    store.save(&id.store_key(), &every_kind()).unwrap();
     let doc = json(&run(&[
         "show",
         &id.to_string(),
@@ -170,7 +170,8 @@ fn show_decodes_every_kind_of_value_in_json() {
         "--now",
         NOW_ARG,
     ]));
-    assert_eq!(doc["id"], id.to_string());
+    assert_eq!(doc["key"], id.store_key().to_string());
+    assert!(doc.get("id").is_none(), "the id is not printed");
     assert_eq!(doc["created"], json!(NOW - 100.0));
     assert_eq!(doc["accessed"], json!(NOW - 50.0));
     assert_eq!(doc["expires_at"], json!(NOW + 60.0));
@@ -197,7 +198,7 @@ fn show_prints_times_and_keys_as_text() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
     let id = SessionId::generate();
-    store.save(&id, &every_kind()).unwrap();
+    store.save(&id.store_key(), &every_kind()).unwrap();
     let out = run(&[
         "show",
         &id.to_string(),
@@ -209,7 +210,7 @@ fn show_prints_times_and_keys_as_text() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     for want in [
-        format!("id           {id}\n"),
+        format!("store key    {}\n", id.store_key()),
         "created      2023-11-14T22:11:40Z\n".to_string(),
         "last access  2023-11-14T22:12:30Z\n".to_string(),
         "expires      2023-11-14T22:14:20Z (live)\n".to_string(),
@@ -227,9 +228,9 @@ fn show_prints_times_and_keys_as_text() {
 fn show_finds_an_expired_session_and_says_it_is_expired() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
-    let id = put(&store, NOW - 1.0, 1);
+    let id = put_id(&store, NOW - 1.0, 1);
     assert!(
-        store.load(&id, NOW).unwrap().is_none(),
+        store.load(&id.store_key(), NOW).unwrap().is_none(),
         "expired for the library"
     );
     let out = run(&[
@@ -260,16 +261,20 @@ fn show_and_delete_of_an_unknown_id_exit_1_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
     fill(&store, 2, 0);
-    let unknown = SessionId::generate().to_string();
+    let unknown = SessionId::generate();
+    let (id, key) = (unknown.to_string(), unknown.store_key().to_string());
     for cmd in ["show", "delete"] {
-        let out = run(&[cmd, &unknown, "--store", arg(dir.path())]);
-        assert_eq!(out.status.code(), Some(1), "{cmd}");
-        assert!(out.stdout.is_empty(), "{cmd}");
-        assert!(
-            stderr(&out).contains(&format!("no session {unknown}")),
-            "{cmd}: {}",
-            stderr(&out)
-        );
+        for args in [vec![cmd, &id], vec![cmd, "--key", &key]] {
+            let out = run(&[&args[..], &["--store", arg(dir.path())]].concat());
+            assert_eq!(out.status.code(), Some(1), "{args:?}");
+            assert!(out.stdout.is_empty(), "{args:?}");
+            let err = stderr(&out);
+            assert!(
+                err.contains(&format!("no session {key}")),
+                "{args:?}: {err}"
+            );
+            assert!(!err.contains(&id), "the id is never printed: {err}");
+        }
     }
     assert_eq!(store.len().unwrap(), 2, "nothing deleted");
 }
@@ -291,22 +296,35 @@ fn a_malformed_id_is_a_usage_error() {
                 "{}",
                 stderr(&out)
             );
+            let out = run(&[cmd, "--key", bad, "--store", arg(dir.path())]);
+            assert_eq!(out.status.code(), Some(2), "{cmd} --key {bad}");
+            assert!(stderr(&out).contains("not a store key"), "{}", stderr(&out));
         }
+    }
+    // Neither, or both: a usage error.
+    let key = SessionId::generate().store_key().to_string();
+    let id = SessionId::generate().to_string();
+    for cmd in ["show", "delete"] {
+        let neither = run(&[cmd, "--store", arg(dir.path())]);
+        assert_eq!(neither.status.code(), Some(2), "{cmd}");
+        let both = run(&[cmd, &id, "--key", &key, "--store", arg(dir.path())]);
+        assert_eq!(both.status.code(), Some(2), "{cmd}");
     }
 }
 
 #[test]
-fn delete_removes_exactly_that_session() {
+fn delete_by_key_removes_exactly_that_session() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
     let (live, _) = fill(&store, 3, 0);
-    let out = run(&["delete", &live[1].to_string(), "--store", arg(dir.path())]);
+    let key = live[1].to_string();
+    let out = run(&["delete", "--key", &key, "--store", arg(dir.path())]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), format!("deleted session {}\n", live[1]));
     assert!(store.load(&live[1], NOW).unwrap().is_none());
     assert!(store.load(&live[0], NOW).unwrap().is_some());
     assert!(store.load(&live[2], NOW).unwrap().is_some());
-    let again = run(&["delete", &live[1].to_string(), "--store", arg(dir.path())]);
+    let again = run(&["delete", "--key", &key, "--store", arg(dir.path())]);
     assert_eq!(
         again.status.code(),
         Some(1),
@@ -315,11 +333,33 @@ fn delete_removes_exactly_that_session() {
 }
 
 #[test]
+fn show_and_delete_by_id_hash_it_into_its_store_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let ids: Vec<SessionId> = (0..3).map(|i| put_id(&store, NOW + 60.0, i)).collect();
+    let (id, key): (String, StoreKey) = (ids[1].to_string(), ids[1].store_key());
+    // The id is not what the store holds: as a --key it finds nothing.
+    let as_key = run(&["show", "--key", &id, "--store", arg(dir.path())]);
+    assert_eq!(as_key.status.code(), Some(1), "{}", stderr(&as_key));
+    let doc = json(&run(&["show", &id, "--store", arg(dir.path()), "--json"]));
+    assert_eq!(doc["key"], key.to_string());
+    assert_eq!(doc["data"]["visited"], 1);
+    let out = run(&["delete", &id, "--store", arg(dir.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("deleted session {key}\n"));
+    assert!(store.load(&key, NOW).unwrap().is_none());
+    assert!(store.load(&ids[0].store_key(), NOW).unwrap().is_some());
+    assert!(store.load(&ids[2].store_key(), NOW).unwrap().is_some());
+}
+
+#[test]
 fn a_damaged_record_is_a_runtime_error_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
     let id = SessionId::generate();
-    store.put_raw_for_tests(&id, b"not a record").unwrap();
+    store
+        .put_raw_for_tests(&id.store_key(), b"not a record")
+        .unwrap();
     let out = run(&["show", &id.to_string(), "--store", arg(dir.path())]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

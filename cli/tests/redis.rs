@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use redis_harness::RedisServer;
 use serde_json::json;
-use spysession_core::{Data, Record, RedisOptions, RedisStore, SessionId, Store, Value};
+use spysession_core::{Data, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey, Value};
 
 const NOW_ARG: &str = "1700000000";
 
@@ -59,7 +59,7 @@ fn raw_command(server: &RedisServer, args: &[&[u8]]) -> String {
 /// before [`NOW`], each written 100 s before it. RedisStore's TTL is
 /// relative (expiry minus last write), so these stay in Redis for ~99 s of
 /// real time: expired only for `--now`, which is what `clean` must remove.
-fn fill_redis(store: &RedisStore, live: usize, expired: usize) -> (Vec<SessionId>, Vec<SessionId>) {
+fn fill_redis(store: &RedisStore, live: usize, expired: usize) -> (Vec<StoreKey>, Vec<StoreKey>) {
     let mut l: Vec<_> = (0..live)
         .map(|i| put(store, NOW + 3600.0 + i as f64, i as i64))
         .collect();
@@ -76,12 +76,12 @@ fn ids_of(doc: &serde_json::Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["id"].as_str().unwrap().to_string())
+        .map(|s| s["key"].as_str().unwrap().to_string())
         .collect()
 }
 
-fn strings(ids: &[SessionId]) -> Vec<String> {
-    ids.iter().map(|id| id.to_string()).collect()
+fn strings(keys: &[StoreKey]) -> Vec<String> {
+    keys.iter().map(|key| key.to_string()).collect()
 }
 
 #[test]
@@ -219,7 +219,7 @@ fn show_decodes_a_session_expired_or_not() {
         accessed: NOW - 50.0,
         ..Record::new(NOW - 100.0, NOW + 60.0, data)
     };
-    store.save(&id, &record).unwrap();
+    store.save(&id.store_key(), &record).unwrap();
     let hex = id.to_string();
     let show = |now: &str, json_out: bool| {
         let mut args = vec!["show", &hex, "--now", now];
@@ -230,7 +230,7 @@ fn show_decodes_a_session_expired_or_not() {
     };
 
     let doc = json(&show(NOW_ARG, true));
-    assert_eq!(doc["id"], id.to_string());
+    assert_eq!(doc["key"], id.store_key().to_string());
     assert_eq!(doc["created"], json!(NOW - 100.0));
     assert_eq!(doc["accessed"], json!(NOW - 50.0));
     assert_eq!(doc["expires_at"], json!(NOW + 60.0));
@@ -248,7 +248,7 @@ fn show_decodes_a_session_expired_or_not() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     for want in [
-        format!("id           {id}\n"),
+        format!("store key    {}\n", id.store_key()),
         "expires      2023-11-14T22:14:20Z (live)\n".to_string(),
         "keys         3\n".to_string(),
         "  \"user\" = \"ann\"\n".to_string(),
@@ -258,7 +258,7 @@ fn show_decodes_a_session_expired_or_not() {
 
     // Judged a minute later it is expired for the library, and still shown.
     let later = (NOW + 60.0).to_string();
-    assert!(store.load(&id, NOW + 60.0).unwrap().is_none());
+    assert!(store.load(&id.store_key(), NOW + 60.0).unwrap().is_none());
     let doc = json(&show(&later, true));
     assert_eq!(doc["expired"], true);
     assert_eq!(doc["data"]["user"], "ann");
@@ -269,13 +269,14 @@ fn show_and_delete_of_an_unknown_id_exit_1_with_a_message() {
     let server = RedisServer::start();
     let store = open_redis(&server, "spysession:");
     fill(&store, 2, 0);
-    let unknown = SessionId::generate().to_string();
+    let unknown = SessionId::generate();
+    let key = unknown.store_key();
     for cmd in ["show", "delete"] {
-        let out = run_on(&server, &[cmd, &unknown]);
+        let out = run_on(&server, &[cmd, &unknown.to_string()]);
         assert_eq!(out.status.code(), Some(1), "{cmd}");
         assert!(out.stdout.is_empty(), "{cmd}");
         assert!(
-            stderr(&out).contains(&format!("no session {unknown} in the store")),
+            stderr(&out).contains(&format!("no session {key} in the store")),
             "{cmd}: {}",
             stderr(&out)
         );
@@ -289,18 +290,18 @@ fn delete_removes_exactly_that_session_under_that_prefix() {
     let store = open_redis(&server, "spysession:");
     let other = open_redis(&server, "othersite:");
     let (live, _) = fill(&store, 3, 0);
-    // The same id under another prefix is another site's session.
+    // The same key under another prefix is another site's session.
     other
         .save(&live[1], &Record::new(NOW, NOW + 60.0, Data::new()))
         .unwrap();
-    let out = run_on(&server, &["delete", &live[1].to_string()]);
+    let out = run_on(&server, &["delete", "--key", &live[1].to_string()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), format!("deleted session {}\n", live[1]));
     assert!(store.load(&live[1], NOW).unwrap().is_none());
     assert!(store.load(&live[0], NOW).unwrap().is_some());
     assert!(store.load(&live[2], NOW).unwrap().is_some());
     assert!(other.load(&live[1], NOW).unwrap().is_some());
-    let again = run_on(&server, &["delete", &live[1].to_string()]);
+    let again = run_on(&server, &["delete", "--key", &live[1].to_string()]);
     assert_eq!(again.status.code(), Some(1), "a second delete finds none");
 }
 
@@ -362,7 +363,7 @@ fn damaged_records_are_a_runtime_error_naming_the_session() {
     let server = RedisServer::start();
     let store = open_redis(&server, "spysession:");
     fill(&store, 2, 0);
-    let bad = SessionId::generate();
+    let bad = SessionId::generate().store_key();
     let key = store.key(&bad);
     let hex = bad.to_hex();
     let index = format!(
@@ -374,22 +375,22 @@ fn damaged_records_are_a_runtime_error_naming_the_session() {
         ":1\r\n"
     );
     raw_command(&server, &[b"ZADD", index.as_bytes(), b"1", &hex]);
-    let out = run_on(&server, &["show", &bad.to_string()]);
+    let out = run_on(&server, &["show", "--key", &bad.to_string()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("corrupt"), "{}", stderr(&out));
     // `list` reads the expiry index, which names it with its indexed expiry.
     let doc = json(&run_on(&server, &["list", "--json"]));
     assert_eq!(doc["total"], 3);
     // The operator's way out: delete it.
-    let out = run_on(&server, &["delete", &bad.to_string()]);
+    let out = run_on(&server, &["delete", "--key", &bad.to_string()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc = json(&run_on(&server, &["list", "--json"]));
     assert_eq!(doc["total"], 2);
 
     // A key of another Redis type where a session belongs is damaged too.
-    let other = SessionId::generate();
+    let other = SessionId::generate().store_key();
     raw_command(&server, &[b"SET", &store.key(&other), b"x"]);
-    let out = run_on(&server, &["show", &other.to_string()]);
+    let out = run_on(&server, &["show", "--key", &other.to_string()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not a hash"), "{}", stderr(&out));
 }

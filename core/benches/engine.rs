@@ -233,7 +233,7 @@ fn filled_store(total: usize, expired: usize) -> (DbmStore, tempfile::TempDir) {
         let expires = if i < expired { 500.0 } else { 5000.0 };
         store
             .save(
-                &SessionId::generate(),
+                &SessionId::generate().store_key(),
                 &Record::new(0.0, expires, Data::new()),
             )
             .unwrap();

@@ -51,7 +51,10 @@ fn fill(dir: &std::path::Path) -> DbmStore {
             (false, _) => 5000.0,
         };
         store
-            .save(&SessionId::generate(), &Record::new(0.0, expires, data))
+            .save(
+                &SessionId::generate().store_key(),
+                &Record::new(0.0, expires, data),
+            )
             .unwrap();
     }
     store

@@ -4,6 +4,10 @@ use std::fmt;
 
 /// Everything that can go wrong in the engine.
 ///
+/// Only [`Error::Corrupt`] is about one record (the manager answers it with
+/// a fresh session); every other store error means the store itself failed
+/// and reaches the caller.
+///
 /// Each variant keeps its cause so callers (and the C and Python bindings,
 /// which map variants to status codes and exception classes) can tell kinds
 /// apart without parsing strings.
@@ -20,6 +24,16 @@ pub enum Error {
     Corrupt(String),
     /// A string that should be a session id is not 32 lowercase hex characters.
     InvalidId,
+    /// A string that should be a store key is not 32 lowercase hex characters.
+    InvalidStoreKey,
+    /// The store was written in a format this build does not read (for
+    /// example a store of spysession 0.1, which kept records by raw id).
+    StoreVersion {
+        /// The format version the store says it was written in.
+        found: u64,
+        /// The format version this build reads and writes.
+        expected: u8,
+    },
     /// A manager option was refused; `option` names it.
     Config {
         /// The option's name, as written in the spec (`expire`, `path`, ...).
@@ -60,6 +74,15 @@ impl fmt::Display for Error {
             Error::InvalidId => {
                 f.write_str("not a session id (expected 32 lowercase hex characters)")
             }
+            Error::InvalidStoreKey => {
+                f.write_str("not a store key (expected 32 lowercase hex characters)")
+            }
+            Error::StoreVersion { found, expected } => write!(
+                f,
+                "the store was written in format version {found}{}; this build reads only \
+                 format version {expected}: use a new store (path, Redis prefix) for this version",
+                if *found == 1 { " (spysession 0.1)" } else { "" }
+            ),
             Error::Config { option, message } => write!(f, "invalid option {option}: {message}"),
             Error::Type(why) => write!(f, "value cannot be stored: {why}"),
             Error::Closed => f.write_str("the session store is closed"),

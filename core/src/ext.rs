@@ -14,8 +14,12 @@
 //! Decoding is strict: a reserved code whose data does not have exactly
 //! the documented layout (wrong length, a month 13, a non-minimal big
 //! integer, digits that are not digits, ...) is an [`ExtError`], which a
-//! binding treats as a corrupt record. For every input `data` that
-//! [`ExtValue::decode`] accepts, [`ExtValue::encode`] gives `data` back.
+//! binding treats as a corrupt record. Every layout but the containers'
+//! has one encoding per value: for data [`ExtValue::decode`] accepts,
+//! [`ExtValue::encode`] gives the same bytes back. Tuple and set elements
+//! are MessagePack values, which may be written in more than one way (an
+//! int in more bytes than it needs, a float 32): they come back as the same
+//! values, written the way this crate writes MessagePack.
 
 use std::fmt;
 

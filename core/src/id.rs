@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
+use crate::store_key::StoreKey;
 
 /// A validated session id.
 ///
@@ -31,23 +32,9 @@ impl SessionId {
     /// Parses the textual form; anything but 32 lowercase hex characters is
     /// [`Error::InvalidId`].
     pub fn parse(text: impl AsRef<[u8]>) -> Result<Self> {
-        let text = text.as_ref();
-        if text.len() != ID_LEN {
-            return Err(Error::InvalidId);
-        }
-        let mut bytes = [0u8; 16];
-        // Every digit is looked up, and one check at the end says whether
-        // any was not hex (a table lookup per byte, no early exits).
-        let mut bad = 0u8;
-        for (i, pair) in text.chunks_exact(2).enumerate() {
-            let (hi, lo) = (HEX_VALUE[pair[0] as usize], HEX_VALUE[pair[1] as usize]);
-            bad |= hi | lo;
-            bytes[i] = (hi << 4) | (lo & 0x0f);
-        }
-        if bad & NOT_HEX != 0 {
-            return Err(Error::InvalidId);
-        }
-        Ok(SessionId(bytes))
+        parse_hex16(text.as_ref())
+            .map(SessionId)
+            .ok_or(Error::InvalidId)
     }
 
     /// True when `text` is a well-formed id.
@@ -55,7 +42,7 @@ impl SessionId {
         Self::parse(text).is_ok()
     }
 
-    /// The 16 raw bytes (the key a [`crate::DbmStore`] uses on disk).
+    /// The 16 raw bytes (hashed into the [`StoreKey`]; never stored).
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
@@ -67,14 +54,42 @@ impl SessionId {
 
     /// The 32-character textual form, without allocating.
     pub fn to_hex(&self) -> [u8; ID_LEN] {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = [0u8; ID_LEN];
-        for (i, b) in self.0.iter().enumerate() {
-            out[2 * i] = HEX[(b >> 4) as usize];
-            out[2 * i + 1] = HEX[(b & 15) as usize];
-        }
-        out
+        hex16(&self.0)
     }
+
+    /// The key a store keeps this session's record under (see [`StoreKey`]).
+    pub fn store_key(&self) -> StoreKey {
+        StoreKey::of(self)
+    }
+}
+
+/// 16 bytes as 32 lowercase hex characters (ids and store keys).
+pub(crate) fn hex16(bytes: &[u8; 16]) -> [u8; 32] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 32];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = HEX[(b >> 4) as usize];
+        out[2 * i + 1] = HEX[(b & 15) as usize];
+    }
+    out
+}
+
+/// Exactly 32 lowercase hex characters as their 16 bytes; `None` for
+/// anything else.
+pub(crate) fn parse_hex16(text: &[u8]) -> Option<[u8; 16]> {
+    if text.len() != 32 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    // Every digit is looked up, and one check at the end says whether
+    // any was not hex (a table lookup per byte, no early exits).
+    let mut bad = 0u8;
+    for (i, pair) in text.chunks_exact(2).enumerate() {
+        let (hi, lo) = (HEX_VALUE[pair[0] as usize], HEX_VALUE[pair[1] as usize]);
+        bad |= hi | lo;
+        bytes[i] = (hi << 4) | (lo & 0x0f);
+    }
+    (bad & NOT_HEX == 0).then_some(bytes)
 }
 
 /// Marks a byte that is not a lowercase hex digit in [`HEX_VALUE`].

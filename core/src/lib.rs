@@ -26,7 +26,9 @@
 //!
 //! - [`SessionId`]: 128 bits from the OS CSPRNG, 32 lowercase hex characters.
 //!   Anything else from the network is not an id and never reaches a store.
-//! - [`Record`]: what a store keeps per id; its MessagePack layout is
+//! - [`StoreKey`]: what a store keeps a session under: the first 16 bytes
+//!   of SHA-256 of the id. No store ever sees an id.
+//! - [`Record`]: what a store keeps per store key; its MessagePack layout is
 //!   documented on the type so that programs in any language can read it.
 //! - [`Value`]: nil, bool, int, float, str, bytes, list, map, ext; [`ext`]
 //!   lays out the ext values spysession defines (tuple, set, datetime, ...).
@@ -64,6 +66,7 @@ mod options;
 mod record;
 mod session;
 mod store;
+mod store_key;
 mod value;
 mod view;
 
@@ -81,6 +84,7 @@ pub use store::{
 };
 #[cfg(feature = "redis")]
 pub use store::{RedisAuth, RedisNode, RedisOptions, RedisStore};
+pub use store_key::{StoreKey, STORE_KEY_LEN};
 pub use value::{Value, EXT_PICKLE};
 pub use view::SessionIter;
 

@@ -10,6 +10,7 @@ use crate::id::SessionId;
 use crate::options::{check_seconds, Options, Transport};
 use crate::session::Session;
 use crate::store::Store;
+use crate::store_key::StoreKey;
 
 /// The parts of an HTTP request a session is found in. Every field is raw,
 /// untrusted network input.
@@ -104,10 +105,11 @@ impl SessionManager {
         }
         let session_path = page.session_path.as_deref();
         let now = self.now();
-        let fresh = |id: SessionId| {
+        let fresh = |id: SessionId, key: StoreKey| {
             Session::new(
                 self.clone(),
                 id,
+                key,
                 None,
                 now,
                 expire,
@@ -115,26 +117,33 @@ impl SessionManager {
             )
         };
 
+        let fresh_random = || {
+            let id = SessionId::generate();
+            fresh(id, id.store_key())
+        };
+
         if !path_matches(
             request.path,
             session_path.unwrap_or(&self.inner.options.path),
         ) {
-            return Ok(fresh(SessionId::generate()).detach());
+            return Ok(fresh_random().detach());
         }
         let Some(id) = self.find_id(request) else {
-            return Ok(fresh(SessionId::generate()));
+            return Ok(fresh_random());
         };
-        match self.inner.store.load_shared(&id, now) {
+        let key = id.store_key();
+        match self.inner.store.load_shared(&key, now) {
             Ok(Some(record)) if !self.past_max_lifetime(record.created, now) => Ok(Session::new(
                 self.clone(),
                 id,
+                key,
                 Some(record),
                 now,
                 expire,
                 page.session_path.clone(),
             )),
-            Ok(_) if !self.inner.options.strict => Ok(fresh(id)),
-            Ok(_) | Err(Error::Corrupt(_)) => Ok(fresh(SessionId::generate())),
+            Ok(_) if !self.inner.options.strict => Ok(fresh(id, key)),
+            Ok(_) | Err(Error::Corrupt(_)) => Ok(fresh_random()),
             Err(e) => Err(e),
         }
     }

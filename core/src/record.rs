@@ -7,17 +7,23 @@ use crate::error::{Error, Result};
 use crate::value::Value;
 
 /// The record format this version writes (and the only one it reads).
-pub const FORMAT_VERSION: u8 = 1;
+///
+/// Version history: `1` (spysession 0.1) kept records by raw session id;
+/// `2` keeps them by [`crate::StoreKey`] (SHA-256 of the id), with the same
+/// record layout. A store of version 1 is refused, never misread (see
+/// [`crate::Error::StoreVersion`]).
+pub const FORMAT_VERSION: u8 = 2;
 
 pub use crate::data::{CompactString, Data};
 
-/// What a store keeps for one session id.
+/// What a store keeps for one session, under its [`crate::StoreKey`] (the
+/// first 16 bytes of SHA-256 over the id's 16 raw bytes: no store holds an id).
 ///
 /// On disk a record is one MessagePack array of five elements, in order:
 ///
 /// | # | field | MessagePack type |
 /// |---|---|---|
-/// | 0 | format version, currently `1` | positive int |
+/// | 0 | format version, currently `2` | positive int |
 /// | 1 | created at, Unix seconds | float 64 |
 /// | 2 | last written (commit or touch), Unix seconds | float 64 |
 /// | 3 | expires at, Unix seconds; expired when `now >= expires_at` | float 64 |
@@ -73,7 +79,7 @@ impl Record {
     }
 
     /// The expiry of an encoded record read straight from its fixed-layout
-    /// header (array of 5, version 1, three float 64s), without decoding the
+    /// header (array of 5, this format version, three float 64s), without decoding the
     /// data: clean and index maintenance need nothing else. `None` when the
     /// bytes do not have that exact layout (use [`Record::decode`] then).
     pub fn peek_expires_at(bytes: &[u8]) -> Option<f64> {

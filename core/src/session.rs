@@ -10,6 +10,7 @@ use crate::manager::SessionManager;
 use crate::options::Transport;
 use crate::record::{CompactString, Data, Record};
 use crate::store::{CommitOutcome, Update};
+use crate::store_key::StoreKey;
 use crate::value::Value;
 use crate::view::{SessionIter, View};
 
@@ -31,6 +32,8 @@ pub struct CommitResult {
 pub struct Session {
     manager: SessionManager,
     id: SessionId,
+    /// `id`'s store key, computed once per id.
+    key: StoreKey,
     /// Not in the store (yet): nothing is written until something is set.
     is_new: bool,
     created: f64,
@@ -42,8 +45,8 @@ pub struct Session {
     session_path: Option<String>,
     /// The data: the record as loaded, with this request's changes over it.
     view: View,
-    /// Ids to delete at commit (after regenerate or invalidate).
-    retired: Vec<SessionId>,
+    /// Store keys of old ids to delete at commit (after regenerate or invalidate).
+    retired: Vec<StoreKey>,
     /// An invalidated session whose cookie must be expired if nothing new is stored.
     invalidated: bool,
     /// Begun for a request outside the session path: never stored, so its
@@ -56,6 +59,7 @@ impl Session {
     pub(crate) fn new(
         manager: SessionManager,
         id: SessionId,
+        key: StoreKey,
         loaded: Option<Arc<Record>>,
         now: f64,
         expire: f64,
@@ -68,6 +72,7 @@ impl Session {
         Session {
             manager,
             id,
+            key,
             is_new,
             created,
             base_accessed,
@@ -99,6 +104,17 @@ impl Session {
     /// The session id.
     pub fn id(&self) -> SessionId {
         self.id
+    }
+
+    /// The store key of the session id: what the store keeps it under.
+    pub fn store_key(&self) -> StoreKey {
+        self.key
+    }
+
+    /// Gives the session a fresh id (and its store key).
+    fn new_id(&mut self) {
+        self.id = SessionId::generate();
+        self.key = self.id.store_key();
     }
 
     /// True until the session is first stored.
@@ -188,23 +204,23 @@ impl Session {
     /// at commit (do this at login, against session fixation).
     pub fn regenerate(&mut self) {
         if !self.is_new {
-            self.retired.push(self.id);
+            self.retired.push(self.key);
             // Under the new id the whole data is new.
             self.view.mark_all_changed();
             self.is_new = true;
             self.base_accessed = None;
         }
-        self.id = SessionId::generate();
+        self.new_id();
     }
 
     /// Drops the session: at commit its record is deleted and the cookie
     /// expired. Keys set afterwards start a new session with a new id.
     pub fn invalidate(&mut self) {
         if !self.is_new {
-            self.retired.push(self.id);
+            self.retired.push(self.key);
         }
         let now = self.manager.now();
-        self.id = SessionId::generate();
+        self.new_id();
         self.is_new = true;
         self.invalidated = true;
         self.created = now;
@@ -290,7 +306,7 @@ impl Session {
             create: self.is_new,
             base_accessed: self.base_accessed,
         };
-        let (outcome, stored) = inner.store.commit_shared(&self.id, &update, loaded)?;
+        let (outcome, stored) = inner.store.commit_shared(&self.key, &update, loaded)?;
         let created = self.created;
         self.view
             .settle(stored, || Record::new(created, expires_at, Data::new()));

@@ -52,7 +52,7 @@ fn a_clean_killed_mid_way_loses_nothing_and_is_finished_by_the_next() {
             };
             let store = DbmStore::open_with(dir.path(), options).unwrap();
             for i in 0..24_000 {
-                let id = SessionId::generate();
+                let id = SessionId::generate().store_key();
                 if i % 4 == 0 {
                     store.save(&id, &record(NOW + 1.0 + i as f64)).unwrap();
                     live.push((id, NOW + 1.0 + i as f64));

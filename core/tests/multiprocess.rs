@@ -81,7 +81,9 @@ fn processes_commit_to_one_dbm_store_without_losing_a_change() {
     let set_cookie = s.commit().unwrap().set_cookie.unwrap();
     let cookie = set_cookie.split(';').next().unwrap().to_string();
     // Records that expired long ago, for the concurrent clean to remove.
-    let expired: Vec<_> = (0..EXPIRED).map(|_| SessionId::generate()).collect();
+    let expired: Vec<_> = (0..EXPIRED)
+        .map(|_| SessionId::generate().store_key())
+        .collect();
     for id in &expired {
         store.save(id, &Record::new(0.0, 1.0, Data::new())).unwrap();
     }

@@ -33,7 +33,7 @@ fn options() -> RedisOptions {
 /// What the writers saw.
 #[derive(Default)]
 struct Tally {
-    stored: Mutex<Vec<(SessionId, i64)>>,
+    stored: Mutex<Vec<(StoreKey, i64)>>,
     ok: AtomicU64,
     failed: AtomicU64,
 }
@@ -52,7 +52,7 @@ fn commits_survive(store: Arc<RedisStore>, failover: impl FnOnce(), settled: imp
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
                     let value = (w as i64) << 32 | n;
-                    let id = SessionId::generate();
+                    let id = StoreKey::of(&SessionId::generate());
                     let mut changes = Changes::default();
                     changes.set("n", Value::Int(value));
                     let update = Update {
@@ -103,7 +103,7 @@ fn commits_survive(store: Arc<RedisStore>, failover: impl FnOnce(), settled: imp
         tally.failed.load(Ordering::SeqCst)
     );
     // And the store works as before.
-    let id = SessionId::generate();
+    let id = StoreKey::of(&SessionId::generate());
     store
         .save(&id, &Record::new(T0, T0 + 60.0, Data::new()))
         .unwrap();

@@ -92,7 +92,7 @@ fn two_machines_share_sessions_and_merge_their_changes() {
 fn a_killed_redis_fails_fast_and_the_store_recovers_after_restart() {
     let mut server = RedisServer::start();
     let store = RedisStore::open_with(&server.url(), quick("s:")).unwrap();
-    let id = SessionId::generate();
+    let id = SessionId::generate().store_key();
     let record = Record::new(T0, T0 + 60.0, Data::new());
     store.save(&id, &record).unwrap();
     assert!(store.load(&id, T0).unwrap().is_some());
@@ -126,7 +126,7 @@ fn pooled_connections_survive_a_restart_without_a_failed_request() {
         ..quick("s:")
     };
     let store = RedisStore::open_with(&server.url(), options).unwrap();
-    let id = SessionId::generate();
+    let id = SessionId::generate().store_key();
     store.ping().unwrap();
     server.restart();
     // The pooled connection is dead: the store notices and retries on a new one.
@@ -151,7 +151,7 @@ fn pooled_connections_survive_a_restart_without_a_failed_request() {
 fn a_hung_redis_times_out_instead_of_hanging() {
     let server = RedisServer::start();
     let store = RedisStore::open_with(&server.url(), quick("s:")).unwrap();
-    let id = SessionId::generate();
+    let id = SessionId::generate().store_key();
     store.ping().unwrap();
     server.pause();
     // First on the pooled connection (read timeout), then on a new one
@@ -180,7 +180,7 @@ fn a_hung_redis_times_out_instead_of_hanging() {
 fn the_layout_is_one_hash_per_session_with_a_ttl() {
     let server = RedisServer::start();
     let store = RedisStore::open(&server.url()).unwrap();
-    let id = SessionId::generate();
+    let id = SessionId::generate().store_key();
     let mut c = Changes::default();
     c.set("m:v", Value::Str("a user key named like metadata".into()));
     c.set("n", Value::Int(7));
@@ -289,11 +289,17 @@ fn prefixes_keep_sites_apart_and_foreign_keys_are_left_alone() {
         .query(&mut con)
         .unwrap();
     for _ in 0..3 {
-        one.save(&SessionId::generate(), &Record::new(0.0, 10.0, Data::new()))
-            .unwrap();
-    }
-    two.save(&SessionId::generate(), &Record::new(0.0, 10.0, Data::new()))
+        one.save(
+            &SessionId::generate().store_key(),
+            &Record::new(0.0, 10.0, Data::new()),
+        )
         .unwrap();
+    }
+    two.save(
+        &SessionId::generate().store_key(),
+        &Record::new(0.0, 10.0, Data::new()),
+    )
+    .unwrap();
     assert_eq!((one.len().unwrap(), two.len().unwrap()), (3, 1));
     assert_eq!(one.clean(20.0).unwrap(), 3);
     assert_eq!((one.len().unwrap(), two.len().unwrap()), (0, 1));
@@ -310,11 +316,11 @@ fn damaged_records_are_corrupt_and_the_store_stays_usable() {
     let store = RedisStore::open(&server.url()).unwrap();
     let mut con = raw(&server);
     let (string, foreign, bad_value) = (
-        SessionId::generate(),
-        SessionId::generate(),
-        SessionId::generate(),
+        SessionId::generate().store_key(),
+        SessionId::generate().store_key(),
+        SessionId::generate().store_key(),
     );
-    let key = |id: &SessionId| store.key(id);
+    let key = |k: &StoreKey| store.key(k);
     let _: () = redis::cmd("SET")
         .arg(key(&string))
         .arg("x")
@@ -359,7 +365,7 @@ fn damaged_records_are_corrupt_and_the_store_stays_usable() {
     assert_eq!(store.stats().corrupt, 5);
 
     // Saving over a damaged record repairs it; other sessions never noticed.
-    let fine = SessionId::generate();
+    let fine = SessionId::generate().store_key();
     store
         .save(&fine, &Record::new(T0, T0 + 60.0, Data::new()))
         .unwrap();
@@ -413,7 +419,7 @@ fn tls_checks_the_server_certificate() {
         ..quick("s:")
     };
     let store = RedisStore::open_with(&server.url(), trusted).unwrap();
-    let id = SessionId::generate();
+    let id = SessionId::generate().store_key();
     store
         .save(&id, &Record::new(T0, T0 + 60.0, Data::new()))
         .unwrap();
@@ -476,7 +482,7 @@ fn the_0_1_layout_is_refused_by_name_and_migrated_once() {
         write_v01(&mut con, "old:", id, i as i64);
     }
     let store = RedisStore::open_with(&server.url(), quick("old:")).unwrap();
-    let err = store.load(&ids[0], T0).unwrap_err();
+    let err = store.load(&StoreKey::of(&ids[0]), T0).unwrap_err();
     assert!(
         matches!(&err, Error::Config { option: "prefix", message } if message.contains("0.1")),
         "{err:?}"
@@ -487,7 +493,7 @@ fn the_0_1_layout_is_refused_by_name_and_migrated_once() {
 
     assert_eq!(store.migrate_v01().unwrap(), 3);
     for (i, id) in ids.iter().enumerate() {
-        let r = store.load(id, T0).unwrap().expect("migrated");
+        let r = store.load(&StoreKey::of(id), T0).unwrap().expect("migrated");
         assert_eq!(r.data.get("n"), Some(&Value::Int(i as i64)));
         assert_eq!(r.expires_at, T0 + 60.0);
         let old: bool = redis::cmd("EXISTS")
@@ -524,10 +530,10 @@ fn clean_keeps_rewritten_sessions_and_forgets_vanished_ones_without_counting_the
     let store = RedisStore::open_with(&server.url(), quick("c:")).unwrap();
     let mut con = raw(&server);
     let (expired, rewritten, vanished, live) = (
-        SessionId::generate(),
-        SessionId::generate(),
-        SessionId::generate(),
-        SessionId::generate(),
+        StoreKey::of(&SessionId::generate()),
+        StoreKey::of(&SessionId::generate()),
+        StoreKey::of(&SessionId::generate()),
+        StoreKey::of(&SessionId::generate()),
     );
     for id in [&expired, &rewritten, &vanished] {
         store
@@ -561,7 +567,7 @@ fn clean_keeps_rewritten_sessions_and_forgets_vanished_ones_without_counting_the
     assert!(store.load(&rewritten, T0 + 20.0).unwrap().is_some());
     assert!(store.load(&live, T0 + 20.0).unwrap().is_some());
     assert_eq!(store.len().unwrap(), 2, "the vanished entry left the index");
-    let listed: Vec<(SessionId, f64)> = store.list().unwrap();
+    let listed: Vec<(StoreKey, f64)> = store.list().unwrap();
     let score = listed.iter().find(|(id, _)| *id == rewritten).unwrap().1;
     assert_eq!(score, T0 + 500.0, "re-scored to its real expiry");
     assert_eq!(store.clean(T0 + 200.0).unwrap(), 1, "live's turn");

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use redis_harness::sentinel::SentinelSet;
-use spysession_core::{Data, Error, Record, RedisOptions, RedisStore, SessionId, Store, StoreUrl};
+use spysession_core::{Data, Error, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey, StoreUrl};
 
 static SET: OnceLock<SentinelSet> = OnceLock::new();
 
@@ -38,7 +38,7 @@ store_suite!(
 #[test]
 fn writes_confirmed_by_the_replica_are_on_the_replica() {
     let store = store(1);
-    let id = SessionId::generate();
+    let id = StoreKey::of(&SessionId::generate());
     store
         .save(&id, &Record::new(100.0, 200.0, Data::new()))
         .unwrap();
@@ -64,7 +64,7 @@ fn more_replicas_than_there_are_is_an_error_not_a_silent_success() {
     let store = RedisStore::open_with(&set().url(), options).unwrap();
     let err = store
         .save(
-            &SessionId::generate(),
+            &StoreKey::of(&SessionId::generate()),
             &Record::new(100.0, 200.0, Data::new()),
         )
         .unwrap_err();
@@ -94,7 +94,7 @@ fn a_store_url_opens_the_sentinel_store() {
     let prefix = redis_harness::unique_prefix("u");
     let url = format!("{}?prefix={prefix}&wait_replicas=1", set().url());
     let store = StoreUrl::parse(&url).unwrap().open().unwrap();
-    let id = SessionId::generate();
+    let id = StoreKey::of(&SessionId::generate());
     store
         .save(&id, &Record::new(100.0, 200.0, Data::new()))
         .unwrap();

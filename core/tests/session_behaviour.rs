@@ -431,7 +431,11 @@ fn regenerate_moves_the_data_to_a_new_id_and_deletes_the_old() {
     s.regenerate();
     assert_ne!(s.id(), old);
     let new_cookie = cookie_pair(&s.commit().unwrap().set_cookie.unwrap());
-    assert_eq!(store.load(&old, T0).unwrap(), None, "the old id is deleted");
+    assert_eq!(
+        store.load(&old.store_key(), T0).unwrap(),
+        None,
+        "the old id is deleted"
+    );
     assert_eq!(
         m.begin(&request(&new_cookie)).unwrap().get("k"),
         Some(&Value::Int(1))
@@ -453,9 +457,12 @@ fn a_damaged_record_is_corrupt_on_load_and_a_fresh_session_through_the_manager()
     let other_cookie = cookie_pair(&other.commit().unwrap().set_cookie.unwrap());
 
     store
-        .put_raw_for_tests(&s.id(), b"\x95\x01garbage")
+        .put_raw_for_tests(&s.store_key(), b"\x95\x02garbage")
         .unwrap();
-    assert!(matches!(store.load(&s.id(), T0), Err(Error::Corrupt(_))));
+    assert!(matches!(
+        store.load(&s.store_key(), T0),
+        Err(Error::Corrupt(_))
+    ));
     let fresh = m.begin(&request(&cookie)).unwrap();
     assert!(fresh.is_new());
     assert_ne!(fresh.id(), s.id());
@@ -498,7 +505,7 @@ fn store_errors_reach_the_caller() {
 #[test]
 fn bounded_memory_store_evicts_nearest_to_expiry_first() {
     let store = Arc::new(MemoryStore::new(Some(3)));
-    let ids: Vec<_> = (0..5).map(|_| SessionId::generate()).collect();
+    let ids: Vec<_> = (0..5).map(|_| SessionId::generate().store_key()).collect();
     for (i, id) in ids.iter().enumerate() {
         // Expiries out of insertion order: 40, 10, 50, 20, 30
         let expires = [40.0, 10.0, 50.0, 20.0, 30.0][i];

@@ -5,7 +5,7 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use spysession_core::{CustomStore, Error, RawStore, Result, SessionId};
+use spysession_core::{CustomStore, Error, RawStore, Result, StoreKey};
 
 use crate::guard::{arg_mut, arg_ref, bytes, guard, Out};
 use crate::status::{sps_status, CallbackError, FfiError};
@@ -38,35 +38,38 @@ pub unsafe extern "C" fn sps_record_sink_set(
     })
 }
 
-/// Load callback: look up the record of `id` (32 lowercase hex characters
-/// plus a NUL) and, if there is one, hand it over with sps_record_sink_set.
+/// Load callback: look up the record stored under `key` (the session's store
+/// key, see sps_store_key: 32 lowercase hex characters plus a NUL; a custom
+/// store never sees a session id) and, if there is one, hand it over with
+/// sps_record_sink_set.
 /// Return SPS_OK (found or not: not calling the sink means "none"), or
 /// SPS_NOT_FOUND, or any other status for an error.
 pub type sps_load_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
-        id: *const c_char,
+        key: *const c_char,
         sink: *mut sps_record_sink,
     ) -> u32,
 >;
 
 /// Save callback: store `record` (copy it: it is only valid during the
-/// call) under `id`, replacing any; `expires_at` (Unix seconds) is given for
+/// call) under `key` (a store key, as for load), replacing any; `expires_at` (Unix seconds) is given for
 /// stores that index or expire by time. Return SPS_OK or an error status.
 pub type sps_save_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
-        id: *const c_char,
+        key: *const c_char,
         record: *const u8,
         record_len: usize,
         expires_at: f64,
     ) -> u32,
 >;
 
-/// Remove callback: delete the record of `id`; absent is not an error.
+/// Remove callback: delete the record under `key` (a store key); absent is
+/// not an error.
 /// Return SPS_OK (or SPS_NOT_FOUND) or an error status.
 pub type sps_remove_fn =
-    Option<unsafe extern "C" fn(user_data: *mut c_void, id: *const c_char) -> u32>;
+    Option<unsafe extern "C" fn(user_data: *mut c_void, key: *const c_char) -> u32>;
 
 /// Clean callback: delete every record that expires at or before `now`
 /// (`expires_at <= now`), write how many through `out_removed` (preset to
@@ -87,7 +90,7 @@ pub type sps_destroy_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 ///
 /// Thread safety: the callbacks may be called from several threads at once
 /// (every thread using a manager over this store): protect `user_data`. A
-/// commit is a load then a save, serialised per id within this process.
+/// commit is a load then a save, serialised per key within this process.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct sps_store_callbacks {
@@ -121,10 +124,10 @@ unsafe impl Send for CStore {}
 // SAFETY: as above.
 unsafe impl Sync for CStore {}
 
-/// The id as the NUL-terminated string the callbacks get.
-fn c_id(id: &SessionId) -> [u8; 33] {
+/// The store key as the NUL-terminated string the callbacks get.
+fn c_key(key: &StoreKey) -> [u8; 33] {
     let mut buf = [0u8; 33];
-    buf[..32].copy_from_slice(&id.to_hex());
+    buf[..32].copy_from_slice(&key.to_hex());
     buf
 }
 
@@ -137,11 +140,11 @@ fn check(callback: &'static str, code: u32) -> Result<()> {
 }
 
 impl RawStore for CStore {
-    fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>> {
-        let id = c_id(id);
+    fn load(&self, key: &StoreKey) -> Result<Option<Vec<u8>>> {
+        let key = c_key(key);
         let mut sink = sps_record_sink { record: None };
         // SAFETY: the callback contract of sps_store_callbacks.
-        let code = unsafe { (self.load)(self.user_data, id.as_ptr().cast(), &mut sink) };
+        let code = unsafe { (self.load)(self.user_data, key.as_ptr().cast(), &mut sink) };
         if code == sps_status::SPS_NOT_FOUND as u32 {
             return Ok(None);
         }
@@ -149,13 +152,13 @@ impl RawStore for CStore {
         Ok(sink.record)
     }
 
-    fn save(&self, id: &SessionId, record: &[u8], expires_at: f64) -> Result<()> {
-        let id = c_id(id);
+    fn save(&self, key: &StoreKey, record: &[u8], expires_at: f64) -> Result<()> {
+        let key = c_key(key);
         // SAFETY: the callback contract of sps_store_callbacks.
         let code = unsafe {
             (self.save)(
                 self.user_data,
-                id.as_ptr().cast(),
+                key.as_ptr().cast(),
                 record.as_ptr(),
                 record.len(),
                 expires_at,
@@ -164,10 +167,10 @@ impl RawStore for CStore {
         check("save", code)
     }
 
-    fn delete(&self, id: &SessionId) -> Result<()> {
-        let id = c_id(id);
+    fn delete(&self, key: &StoreKey) -> Result<()> {
+        let key = c_key(key);
         // SAFETY: the callback contract of sps_store_callbacks.
-        let code = unsafe { (self.remove)(self.user_data, id.as_ptr().cast()) };
+        let code = unsafe { (self.remove)(self.user_data, key.as_ptr().cast()) };
         if code == sps_status::SPS_NOT_FOUND as u32 {
             return Ok(());
         }

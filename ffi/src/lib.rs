@@ -58,14 +58,14 @@ pub use values::*;
 /// Major version of the library this header belongs to.
 pub const SPS_VERSION_MAJOR: u32 = 0;
 /// Minor version.
-pub const SPS_VERSION_MINOR: u32 = 1;
+pub const SPS_VERSION_MINOR: u32 = 2;
 /// Patch version.
 pub const SPS_VERSION_PATCH: u32 = 0;
 /// The version as one number, `major * 10000 + minor * 100 + patch`, for
 /// `#if SPS_VERSION_NUMBER >= ...` tests.
-pub const SPS_VERSION_NUMBER: u32 = 100;
+pub const SPS_VERSION_NUMBER: u32 = 200;
 
-/// The library's version, e.g. `"0.1.0"` (compare with SPS_VERSION_MAJOR
+/// The library's version, e.g. `"0.2.0"` (compare with SPS_VERSION_MAJOR
 /// etc. to detect a header and library that differ). A static string: do
 /// not free it.
 #[no_mangle]

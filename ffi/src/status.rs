@@ -34,7 +34,9 @@ pub enum sps_status {
     SPS_PANIC = 7,
     /// A manager option was refused; the message names the option.
     SPS_CONFIG = 8,
-    /// The store does not support the call (sps_store_len on a custom store).
+    /// The store does not support the call (sps_store_len on a custom
+    /// store), or was written in a format this version does not read (a
+    /// DbmStore directory of spysession 0.1: the message names the version).
     SPS_UNSUPPORTED = 9,
     /// The store was closed.
     SPS_CLOSED = 10,
@@ -132,7 +134,8 @@ impl From<Error> for FfiError {
             Error::Io(_) | Error::Lmdb(_) => sps_status::SPS_IO,
             Error::StoreFull => sps_status::SPS_STORE_FULL,
             Error::Corrupt(_) => sps_status::SPS_CORRUPT,
-            Error::InvalidId => sps_status::SPS_INVALID_ARGUMENT,
+            Error::InvalidId | Error::InvalidStoreKey => sps_status::SPS_INVALID_ARGUMENT,
+            Error::StoreVersion { .. } => sps_status::SPS_UNSUPPORTED,
             Error::Config { .. } => sps_status::SPS_CONFIG,
             Error::Type(_) => sps_status::SPS_TYPE_MISMATCH,
             Error::Closed => sps_status::SPS_CLOSED,

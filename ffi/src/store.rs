@@ -5,7 +5,7 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
 use std::sync::Arc;
 
-use spysession_core::{DbmOptions, DbmStore, MemoryStore, SessionId, Store};
+use spysession_core::{DbmOptions, DbmStore, MemoryStore, SessionId, Store, StoreKey};
 
 use crate::buf::sps_buf;
 use crate::guard::{arg_ref, bytes, guard, guard_void, Out};
@@ -192,8 +192,53 @@ unsafe fn id_arg(id: *const c_char, id_len: usize) -> FfiResult<SessionId> {
         .map_err(|_| FfiError::invalid("id is not a session id (32 lowercase hex characters)"))
 }
 
-/// Deletes the record of session `id` (32 lowercase hex characters; anything
-/// else is SPS_INVALID_ARGUMENT). `*out_existed` tells whether there was one
+/// Bytes needed for a store key with its NUL (see sps_store_key).
+pub const SPS_STORE_KEY_SIZE: usize = 33;
+/// Length of a store key: 32 lowercase hex characters.
+pub const SPS_STORE_KEY_LEN: usize = 32;
+
+/// Writes the store key of session `id` (32 lowercase hex characters) into
+/// `out_key`, which must hold `out_size` >= SPS_STORE_KEY_SIZE bytes: 32
+/// lowercase hex characters and a NUL. The store key is what every store,
+/// a custom store's callbacks included, keeps the session under (the first
+/// 16 bytes of SHA-256 over the id's 16 raw bytes): a store never sees the
+/// id. Use it to find, in a custom store, the record of a session.
+///
+/// SPS_INVALID_ARGUMENT when `id` or `out_key` is NULL, `id` is not a
+/// session id (`id_len` other than 32, not lowercase hex), or `out_size` is
+/// less than SPS_STORE_KEY_SIZE; `out_key` is then left untouched.
+///
+/// # Safety
+/// `id` is NULL or points to `id_len` bytes; `out_key` is NULL or writable
+/// for `out_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sps_store_key(
+    id: *const c_char,
+    id_len: usize,
+    out_key: *mut c_char,
+    out_size: usize,
+) -> sps_status {
+    guard(|| {
+        let id = id_arg(id, id_len)?;
+        if out_key.is_null() {
+            return Err(FfiError::invalid("out_key is NULL"));
+        }
+        if out_size < SPS_STORE_KEY_SIZE {
+            return Err(FfiError::invalid(format!(
+                "out_size {out_size} is less than SPS_STORE_KEY_SIZE ({SPS_STORE_KEY_SIZE})"
+            )));
+        }
+        // SAFETY: `out_key` is non-NULL and writable for `out_size` bytes,
+        // at least SPS_STORE_KEY_SIZE (both checked above).
+        let out = std::slice::from_raw_parts_mut(out_key.cast::<u8>(), SPS_STORE_KEY_SIZE);
+        out[..SPS_STORE_KEY_LEN].copy_from_slice(&StoreKey::of(&id).to_hex());
+        out[SPS_STORE_KEY_LEN] = 0;
+        Ok(())
+    })
+}
+
+/// Deletes the record of session `id` (32 lowercase hex characters, hashed
+/// into its store key; anything else is SPS_INVALID_ARGUMENT). `*out_existed` tells whether there was one
 /// (always true for a custom store, which cannot tell).
 ///
 /// # Safety
@@ -210,12 +255,13 @@ pub unsafe extern "C" fn sps_store_delete(
         let store = arg_ref(store, "store")?;
         let id = id_arg(id, id_len)?;
         let out = Out::new(out_existed, "out_existed")?;
-        out.write(store.inner.delete(&id)?);
+        out.write(store.inner.delete(&id.store_key())?);
         Ok(())
     })
 }
 
-/// The record of session `id` as it is at `now`, in the documented record
+/// The record of session `id` (hashed into its store key) as it is at
+/// `now`, in the documented record
 /// format (a MessagePack array: version, created, accessed, expires_at,
 /// data). SPS_NOT_FOUND when absent or expired; SPS_CORRUPT when the stored
 /// bytes are damaged. Free `*out_record` with sps_buf_free.
@@ -235,7 +281,7 @@ pub unsafe extern "C" fn sps_store_load(
         let store = arg_ref(store, "store")?;
         let id = id_arg(id, id_len)?;
         let out = Out::new(out_record, "out_record")?;
-        match store.inner.load(&id, now)? {
+        match store.inner.load(&id.store_key(), now)? {
             Some(record) => out.write(sps_buf::from_vec(record.encode())),
             None => return Err(FfiError::not_found(format!("no live session {id}"))),
         }

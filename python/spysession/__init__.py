@@ -30,6 +30,7 @@ from ._spysession import (
     __version__,
     clean_store,
     configure,
+    store_key,
 )
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "clean_store",
     "configure",
     "scheduler",
+    "store_key",
 ]

@@ -25,7 +25,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
 use spysession_core::ext::{is_reserved, ExtValue};
 use spysession_core::{SessionId, Value, EXT_PICKLE};
 
-use crate::signing::{store_key, PickleKeys};
+use crate::signing::PickleKeys;
 use crate::text::utf8;
 
 /// Deepest nesting of containers stored.
@@ -157,7 +157,7 @@ pub fn to_value_at(obj: &Bound<'_, PyAny>, codec: Codec<'_>, depth: usize) -> Py
     let pickle = bytes.cast_into::<PyBytes>()?;
     Ok(Value::Ext(
         EXT_PICKLE,
-        keys.sign(&store_key(&codec.id), pickle.as_bytes()),
+        keys.sign(codec.id.store_key().as_bytes(), pickle.as_bytes()),
     ))
 }
 
@@ -232,7 +232,7 @@ fn unpickle<'py>(
             "a pickled value, and this manager has pickle=False: not loaded",
         ));
     };
-    if !keys.verify(&store_key(&codec.id), tag, pickle) {
+    if !keys.verify(codec.id.store_key().as_bytes(), tag, pickle) {
         return Err(PyValueError::new_err(
             "a pickled value whose signature does not verify: not loaded",
         ));

@@ -1,9 +1,10 @@
 //! Stores written in Python: a `SessionStore` subclass seen by the engine
-//! as a [`RawStore`].
+//! as a [`RawStore`]. Its methods are given store keys (32 hex characters),
+//! never session ids.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyWeakrefReference};
-use spysession_core::{Error, RawStore, Result, SessionId};
+use spysession_core::{Error, RawStore, Result, StoreKey};
 
 /// Calls a `SessionStore` subclass's `load`/`save`/`delete`/`clean`, taking
 /// the GIL for each call. It holds the object weakly (the object holds the
@@ -32,9 +33,9 @@ impl PyRawStore {
 }
 
 impl RawStore for PyRawStore {
-    fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>> {
+    fn load(&self, key: &StoreKey) -> Result<Option<Vec<u8>>> {
         self.call(|obj| {
-            let out = obj.call_method1("load", (id.to_string(),))?;
+            let out = obj.call_method1("load", (key.to_string(),))?;
             if out.is_none() {
                 return Ok(None);
             }
@@ -44,17 +45,17 @@ impl RawStore for PyRawStore {
         })
     }
 
-    fn save(&self, id: &SessionId, record: &[u8], expires_at: f64) -> Result<()> {
+    fn save(&self, key: &StoreKey, record: &[u8], expires_at: f64) -> Result<()> {
         self.call(|obj| {
             let record = PyBytes::new(obj.py(), record);
-            obj.call_method1("save", (id.to_string(), record, expires_at))?;
+            obj.call_method1("save", (key.to_string(), record, expires_at))?;
             Ok(())
         })
     }
 
-    fn delete(&self, id: &SessionId) -> Result<()> {
+    fn delete(&self, key: &StoreKey) -> Result<()> {
         self.call(|obj| {
-            obj.call_method1("delete", (id.to_string(),))?;
+            obj.call_method1("delete", (key.to_string(),))?;
             Ok(())
         })
     }

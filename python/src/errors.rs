@@ -3,10 +3,10 @@
 //!
 //! | engine error | Python exception |
 //! |---|---|
-//! | `Io`, `Lmdb`, `StoreFull`, `Corrupt`, `Closed`, `Unsupported`, `Custom` | `StoreError` (a custom store's own exception is chained as `__cause__`) |
+//! | `Io`, `Lmdb`, `StoreFull`, `Corrupt`, `StoreVersion`, `Closed`, `Unsupported`, `Custom` | `StoreError` (a custom store's own exception is chained as `__cause__`) |
 //! | `Config` | `ConfigError` (a `SessionError` and a `ValueError`; `.option` names the option) |
 //! | `Type` | `TypeError` |
-//! | `InvalidId` | `ValueError` (only the raw store methods take ids from Python) |
+//! | `InvalidId`, `InvalidStoreKey` | `ValueError` |
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
@@ -73,7 +73,7 @@ pub fn to_py(py: Python<'_>, error: Error) -> PyErr {
     match error {
         Error::Config { option, message } => config_error(py, option, &message),
         Error::Type(why) => PyTypeError::new_err(why),
-        Error::InvalidId => PyValueError::new_err(Error::InvalidId.to_string()),
+        e @ (Error::InvalidId | Error::InvalidStoreKey) => PyValueError::new_err(e.to_string()),
         Error::Custom(cause) => {
             let message = format!("custom store error: {cause}");
             let err = StoreError::new_err(message);

@@ -65,6 +65,17 @@ fn clean_store(py: Python<'_>, store: Option<&Bound<'_, PyAny>>) -> PyResult<u64
     unlocked(py, || spysession_core::Store::clean(&*gate, now))
 }
 
+/// The store key of session id `id` (32 lowercase hex characters): what
+/// every store, a `SessionStore` subclass included, keeps the session under
+/// (the first 16 bytes of SHA-256 over the id's raw bytes, in hex). A
+/// malformed id: ValueError.
+#[pyfunction]
+fn store_key(id: &str) -> PyResult<String> {
+    let id = spysession_core::SessionId::parse(id)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("{e}: {id:?}")))?;
+    Ok(id.store_key().to_string())
+}
+
 /// The `spysession._spysession` module.
 #[pymodule]
 fn _spysession(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -84,6 +95,7 @@ fn _spysession(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::Ext>()?;
     m.add_function(wrap_pyfunction!(configure, m)?)?;
     m.add_function(wrap_pyfunction!(clean_store, m)?)?;
+    m.add_function(wrap_pyfunction!(store_key, m)?)?;
     session::register_abc(py)?;
     Ok(())
 }

@@ -16,9 +16,8 @@
 //! re-signed whenever it is committed with a change).
 
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use spysession_core::ext::PICKLE_TAG_LEN;
-use spysession_core::SessionId;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -63,14 +62,4 @@ impl PickleKeys {
             .iter()
             .any(|key| Self::mac(key, store_key, pickle).verify_slice(tag).is_ok())
     }
-}
-
-/// The store key of `id` (SPEC §2): the first 16 bytes of SHA-256 over the
-/// id's 16 raw bytes.
-// TODO(trust-store merge): use spysession_core::StoreKey::of once main has it.
-pub fn store_key(id: &SessionId) -> [u8; 16] {
-    let digest = Sha256::digest(id.as_bytes());
-    let mut out = [0; 16];
-    out.copy_from_slice(&digest[..16]);
-    out
 }

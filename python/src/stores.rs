@@ -15,8 +15,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 use spysession_core::{
     system_now, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error,
-    MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Result, SessionId,
-    SharedCommit, Store, Update,
+    MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Result, SharedCommit,
+    Store, StoreKey, Update,
 };
 
 use crate::custom_store::PyRawStore;
@@ -56,14 +56,14 @@ impl Gate {
 }
 
 impl Store for Gate {
-    fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>> {
-        self.open()?.load(id, now)
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
+        self.open()?.load(key, now)
     }
-    fn save(&self, id: &SessionId, record: &Record) -> Result<()> {
-        self.open()?.save(id, record)
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
+        self.open()?.save(key, record)
     }
-    fn delete(&self, id: &SessionId) -> Result<bool> {
-        self.open()?.delete(id)
+    fn delete(&self, key: &StoreKey) -> Result<bool> {
+        self.open()?.delete(key)
     }
     fn clean(&self, now: f64) -> Result<u64> {
         self.open()?.clean(now)
@@ -74,30 +74,31 @@ impl Store for Gate {
     fn counters(&self) -> &Counters {
         self.inner.counters()
     }
-    fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
-        self.open()?.commit(id, update)
+    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
+        self.open()?.commit(key, update)
     }
     // The shared forms too, or a MemoryStore would copy every record again.
-    fn load_shared(&self, id: &SessionId, now: f64) -> Result<Option<Arc<Record>>> {
-        self.open()?.load_shared(id, now)
+    fn load_shared(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
+        self.open()?.load_shared(key, now)
     }
     fn commit_shared(
         &self,
-        id: &SessionId,
+        key: &StoreKey,
         update: &Update<'_>,
         loaded: &mut Option<Arc<Record>>,
     ) -> Result<SharedCommit> {
-        self.open()?.commit_shared(id, update, loaded)
+        self.open()?.commit_shared(key, update, loaded)
     }
 }
 
-fn parse_id(sid: &str) -> PyResult<SessionId> {
-    SessionId::parse(sid).map_err(|e| PyValueError::new_err(format!("{e}: {sid:?}")))
+fn parse_key(key: &str) -> PyResult<StoreKey> {
+    StoreKey::parse(key).map_err(|e| PyValueError::new_err(format!("{e}: {key:?}")))
 }
 
 /// Base class of every store. Subclass it in Python and define
-/// `load(sid) -> bytes | None`, `save(sid, record, expires_at)`,
-/// `delete(sid)` and `clean(now) -> int`; the engine calls them (records are
+/// `load(key) -> bytes | None`, `save(key, record, expires_at)`,
+/// `delete(key)` and `clean(now) -> int`; the engine calls them with store
+/// keys (`store_key(id)`: 32 hex characters, never a session id; records are
 /// the MessagePack bytes documented in the core). An exception raised there
 /// reaches the caller as `StoreError`, chained as its `__cause__`.
 #[pyclass(module = "spysession", subclass, weakref, frozen)]
@@ -146,31 +147,34 @@ impl SessionStore {
         }
     }
 
-    /// The encoded record of `sid`, or None (expired records too, until cleaned).
-    fn load<'py>(slf: &Bound<'py, Self>, sid: &str) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    /// The encoded record under store key `key`, or None (expired records
+    /// too, until cleaned). A malformed key: ValueError.
+    fn load<'py>(slf: &Bound<'py, Self>, key: &str) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let py = slf.py();
         let gate = Self::native_gate(slf, "load")?;
-        let id = parse_id(sid)?;
-        let record = unlocked(py, || gate.load(&id, f64::NEG_INFINITY))?;
+        let key = parse_key(key)?;
+        let record = unlocked(py, || gate.load(&key, f64::NEG_INFINITY))?;
         Ok(record.map(|r| PyBytes::new(py, &r.encode())))
     }
 
-    /// Stores an encoded record under `sid`; `expires_at` replaces the
-    /// expiry written inside it. Bytes that are not a record: ValueError.
-    fn save(slf: &Bound<'_, Self>, sid: &str, record: &[u8], expires_at: f64) -> PyResult<()> {
+    /// Stores an encoded record under store key `key`; `expires_at`
+    /// replaces the expiry written inside it. Bytes that are not a record,
+    /// or a malformed key: ValueError.
+    fn save(slf: &Bound<'_, Self>, key: &str, record: &[u8], expires_at: f64) -> PyResult<()> {
         let gate = Self::native_gate(slf, "save")?;
-        let id = parse_id(sid)?;
+        let key = parse_key(key)?;
         let mut record = Record::decode(record)
             .map_err(|e| PyValueError::new_err(format!("not a session record: {e}")))?;
         record.expires_at = expires_at;
-        unlocked(slf.py(), || gate.save(&id, &record))
+        unlocked(slf.py(), || gate.save(&key, &record))
     }
 
-    /// Removes the record of `sid` (no error when absent).
-    fn delete(slf: &Bound<'_, Self>, sid: &str) -> PyResult<()> {
+    /// Removes the record under store key `key` (no error when absent). A
+    /// malformed key: ValueError.
+    fn delete(slf: &Bound<'_, Self>, key: &str) -> PyResult<()> {
         let gate = Self::native_gate(slf, "delete")?;
-        let id = parse_id(sid)?;
-        unlocked(slf.py(), || gate.delete(&id).map(|_| ()))
+        let key = parse_key(key)?;
+        unlocked(slf.py(), || gate.delete(&key).map(|_| ()))
     }
 
     /// Removes every record expired at `now` (default: the current time);

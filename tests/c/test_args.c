@@ -241,6 +241,29 @@ static void session_functions(sps_manager *m) {
     sps_session_free(s);
 }
 
+/* sps_store_key: the first 16 bytes of SHA-256 over the id's raw bytes, in
+ * hex (Python: hashlib.sha256(bytes.fromhex(ID)).hexdigest()[:32]). */
+static void store_keys(void) {
+    char key[SPS_STORE_KEY_SIZE];
+    CHECK(SPS_STORE_KEY_SIZE == SPS_STORE_KEY_LEN + 1);
+    CHECK_OK(sps_store_key(S(ID), key, sizeof key));
+    CHECK(strcmp(key, "223e0a160af9da0a03e6dd2c4719c56f") == 0);
+    /* Refused, and the buffer left untouched. */
+    memset(key, 'x', sizeof key);
+    INVALID(sps_store_key(NULL, 32, key, sizeof key));
+    INVALID(sps_store_key(NULL, 0, key, sizeof key));
+    INVALID(sps_store_key(S(ID), NULL, sizeof key));
+    INVALID(sps_store_key(S(ID), key, SPS_STORE_KEY_LEN));
+    INVALID(sps_store_key(S(ID), key, 0));
+    INVALID(sps_store_key(ID, 31, key, sizeof key));
+    INVALID(sps_store_key(ID, 33, key, sizeof key));
+    INVALID(sps_store_key(ID, 0, key, sizeof key));
+    INVALID(sps_store_key(S("0123456789ABCDEF0123456789ABCDEF"), key, sizeof key));
+    INVALID(sps_store_key(S("../../etc/passwd/../../etc/passw"), key, sizeof key));
+    for (size_t i = 0; i < sizeof key; i++) CHECK(key[i] == 'x');
+    CHECK_CONTAINS(sps_last_error(), "not a session id");
+}
+
 static void frees_accept_null_and_errors_read_well(void) {
     sps_buf_free(NULL);
     sps_buf empty = {0};
@@ -265,6 +288,7 @@ static void frees_accept_null_and_errors_read_well(void) {
 
 int main(void) {
     RUN(store_functions);
+    RUN(store_keys);
     sps_store *store = NULL;
     CHECK_OK(sps_store_open_memory(0, &store));
     sps_manager *m = NULL;

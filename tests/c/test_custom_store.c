@@ -1,4 +1,5 @@
-/* A custom store written in C (a small hash table behind a mutex): visits
+/* A custom store written in C (a small hash table behind a mutex, keyed by
+ * the store keys the callbacks are given, never session ids): visits
  * through it, clean with an injected clock, a corrupt record, callback
  * errors that lose nothing, and the destroy callback. */
 #define _DEFAULT_SOURCE
@@ -10,7 +11,7 @@
 #define BUCKETS 64
 
 typedef struct entry {
-    char id[SPS_ID_SIZE];
+    char key[SPS_STORE_KEY_SIZE];
     uint8_t *data;
     size_t len;
     double expires_at;
@@ -27,24 +28,24 @@ typedef struct {
     int destroyed;
 } table;
 
-static size_t bucket_of(const char *id) {
+static size_t bucket_of(const char *key) {
     size_t h = 5381;
-    for (const char *p = id; *p; p++) h = h * 33 + (unsigned char)*p;
+    for (const char *p = key; *p; p++) h = h * 33 + (unsigned char)*p;
     return h % BUCKETS;
 }
 
-static entry **find(table *t, const char *id) {
-    entry **e = &t->buckets[bucket_of(id)];
-    while (*e != NULL && strcmp((*e)->id, id) != 0) e = &(*e)->next;
+static entry **find(table *t, const char *key) {
+    entry **e = &t->buckets[bucket_of(key)];
+    while (*e != NULL && strcmp((*e)->key, key) != 0) e = &(*e)->next;
     return e;
 }
 
-static void put(table *t, const char *id, const uint8_t *data, size_t len, double expires_at) {
-    entry **slot = find(t, id);
+static void put(table *t, const char *key, const uint8_t *data, size_t len, double expires_at) {
+    entry **slot = find(t, key);
     if (*slot == NULL) {
         *slot = calloc(1, sizeof(entry));
         if (*slot == NULL) FAIL("out of memory");
-        memcpy((*slot)->id, id, SPS_ID_SIZE);
+        memcpy((*slot)->key, key, SPS_STORE_KEY_SIZE);
         t->count++;
     }
     free((*slot)->data);
@@ -63,7 +64,7 @@ static void unlink_entry(table *t, entry **slot) {
     t->count--;
 }
 
-static uint32_t cb_load(void *user_data, const char *id, sps_record_sink *sink) {
+static uint32_t cb_load(void *user_data, const char *key, sps_record_sink *sink) {
     table *t = user_data;
     pthread_mutex_lock(&t->lock);
     t->loads++;
@@ -72,8 +73,8 @@ static uint32_t cb_load(void *user_data, const char *id, sps_record_sink *sink) 
         status = t->fail_load_with;
         t->fail_load_with = SPS_OK;
     } else {
-        CHECK(strlen(id) == SPS_ID_LEN);
-        entry *e = *find(t, id);
+        CHECK(strlen(key) == SPS_STORE_KEY_LEN);
+        entry *e = *find(t, key);
         if (e == NULL)
             status = SPS_NOT_FOUND;
         else
@@ -83,25 +84,25 @@ static uint32_t cb_load(void *user_data, const char *id, sps_record_sink *sink) 
     return status;
 }
 
-static uint32_t cb_save(void *user_data, const char *id, const uint8_t *record, size_t len,
+static uint32_t cb_save(void *user_data, const char *key, const uint8_t *record, size_t len,
                         double expires_at) {
     table *t = user_data;
     pthread_mutex_lock(&t->lock);
     t->saves++;
     uint32_t status = t->fail_save_with;
     if (status == SPS_OK)
-        put(t, id, record, len, expires_at);
+        put(t, key, record, len, expires_at);
     else
         t->fail_save_with = SPS_OK;
     pthread_mutex_unlock(&t->lock);
     return status;
 }
 
-static uint32_t cb_remove(void *user_data, const char *id) {
+static uint32_t cb_remove(void *user_data, const char *key) {
     table *t = user_data;
     pthread_mutex_lock(&t->lock);
     t->removes++;
-    entry **slot = find(t, id);
+    entry **slot = find(t, key);
     if (*slot != NULL) unlink_entry(t, slot);
     pthread_mutex_unlock(&t->lock);
     return SPS_OK;
@@ -186,13 +187,20 @@ static void visits_through_callbacks(void) {
     CHECK_OK(sps_session_get_int(s, S("visited"), &visited));
     CHECK(visited == 2);
     sps_session_free(s);
-    /* The raw record is the documented format: a 5-element array, version 1. */
+    /* The callbacks were given the id's store key, never the id. */
     char id[SPS_ID_SIZE];
     memcpy(id, strchr(cookie, '=') + 1, SPS_ID_LEN);
     id[SPS_ID_LEN] = '\0';
+    char key[SPS_STORE_KEY_SIZE];
+    CHECK_OK(sps_store_key(id, SPS_ID_LEN, key, sizeof key));
+    pthread_mutex_lock(&tab.lock);
+    CHECK(*find(&tab, key) != NULL);
+    CHECK(*find(&tab, id) == NULL);
+    pthread_mutex_unlock(&tab.lock);
+    /* The raw record is the documented format: a 5-element array, version 2. */
     sps_buf record = {0};
     CHECK_OK(sps_store_load(store, id, SPS_ID_LEN, clk.now, &record));
-    CHECK(record.len > 2 && record.data[0] == 0x95 && record.data[1] == 0x01);
+    CHECK(record.len > 2 && record.data[0] == 0x95 && record.data[1] == 0x02);
     sps_buf_free(&record);
     bool existed = false;
     CHECK_OK(sps_store_delete(store, id, SPS_ID_LEN, &existed));
@@ -239,9 +247,11 @@ static void clean_with_injected_clock(void) {
 static void corrupt_record_gives_a_fresh_session(void) {
     char *cookie = stored_session();
     const char *id = strchr(cookie, '=') + 1;
+    char key[SPS_STORE_KEY_SIZE];
+    CHECK_OK(sps_store_key(id, SPS_ID_LEN, key, sizeof key));
     const uint8_t garbage[] = {0xc1, 0xde, 0xad, 0xbe, 0xef};
     pthread_mutex_lock(&tab.lock);
-    put(&tab, id, garbage, sizeof garbage, clk.now + 100);
+    put(&tab, key, garbage, sizeof garbage, clk.now + 100);
     pthread_mutex_unlock(&tab.lock);
     sps_stats before, after;
     CHECK_OK(sps_store_stats(store, &before));

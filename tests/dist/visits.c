@@ -22,8 +22,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: visits STORE_DIR EXPECTED_VERSION [COOKIE_HEADER]\n");
         return 2;
     }
-    if (strcmp(sps_version(), argv[2]) != 0) {
-        fprintf(stderr, "visits: library %s, %s expected\n", sps_version(), argv[2]);
+    /* The header's macros and the library must both be the release's version. */
+    char header_version[32];
+    snprintf(header_version, sizeof header_version, "%d.%d.%d", SPS_VERSION_MAJOR,
+             SPS_VERSION_MINOR, SPS_VERSION_PATCH);
+    if (strcmp(sps_version(), argv[2]) != 0 || strcmp(header_version, argv[2]) != 0) {
+        fprintf(stderr, "visits: library %s, header %s, %s expected\n", sps_version(),
+                header_version, argv[2]);
         return 1;
     }
     sps_store *store = NULL;

@@ -209,7 +209,7 @@ def test_hostile_input_never_raises(manager):
 def test_damaged_record_through_manager_gives_fresh_session(clock):
     class Store(spysession.SessionStore):
         def load(self, sid):
-            return b"\x95\x01garbage"
+            return b"\x95\x02garbage"
 
         def save(self, sid, record, expires_at):
             pass

@@ -133,18 +133,19 @@ def test_visit_counter_across_requests(redis_server, redis_store, prefix):
         assert seen == expected
     assert visit(manager, None)[0] == 0  # another browser
     assert len(redis_store) == 2
-    # One Redis hash per session at <prefix>{bb}<store key> (bb: its first
-    # byte), whose TTL is the expiry, and its bucket's expiry index.
+    # One Redis hash per session at <prefix>{bb}<store key> (bb: the store
+    # key's first byte), whose TTL is the expiry, and its bucket's expiry index.
     sid = cookie.split("=", 1)[1]
-    skey = sid  # the store key (the id's hash once store keys land)
+    skey = spysession.store_key(sid)
     key = f"{prefix}{{{skey[:2]}}}{skey}"
+    assert redis_server.command("EXISTS", prefix + sid) == 0  # never the id
     assert redis_server.command("TYPE", key) == "hash"
     assert 590 <= redis_server.command("TTL", key) <= 600
     index = f"{prefix}{{{skey[:2]}}}:exp"
     expires = float(redis_server.command("HGET", key, "m:expires"))
     assert float(redis_server.command("ZSCORE", index, skey)) == expires
     assert redis_server.command("GET", f"{prefix}layout") == "2"
-    assert msgpack.unpackb(redis_store.load(sid))[4] == {"visited": 4}
+    assert msgpack.unpackb(redis_store.load(skey))[4] == {"visited": 4}
     stats = redis_store.stats()
     assert stats["commits"] == 5 and stats["loads"] >= 4
 
@@ -218,7 +219,7 @@ def test_threads_on_different_keys_merge(redis_server, prefix):
 
 
 def test_store_methods(redis_store):
-    record = msgpack.packb([1, 10.0, 10.0, 20.0, {"a": 1}], use_bin_type=True)
+    record = msgpack.packb([2, 10.0, 10.0, 20.0, {"a": 1}], use_bin_type=True)
     assert redis_store.load(SID) is None
     redis_store.save(SID, record, 99.0)
     stored = msgpack.unpackb(redis_store.load(SID))

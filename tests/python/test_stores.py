@@ -12,10 +12,12 @@ import spysession
 from conftest import cookie_of
 
 SID = "0123456789abcdef0123456789abcdef"
+# Stores keep records by store key; the raw methods take store keys.
+KEY = spysession.store_key(SID)
 
 
 def record(now: float, expires_at: float, data=None) -> bytes:
-    return msgpack.packb([1, now, now, expires_at, data or {}], use_bin_type=True)
+    return msgpack.packb([2, now, now, expires_at, data or {}], use_bin_type=True)
 
 
 @pytest.fixture(params=["memory", "dbm"])
@@ -29,24 +31,24 @@ def any_store(request, dbm_path):
 
 
 def test_raw_methods(any_store):
-    assert any_store.load(SID) is None
-    any_store.save(SID, record(10.0, 20.0, {"a": 1}), 20.0)
-    assert msgpack.unpackb(any_store.load(SID))[4] == {"a": 1}
+    assert any_store.load(KEY) is None
+    any_store.save(KEY, record(10.0, 20.0, {"a": 1}), 20.0)
+    assert msgpack.unpackb(any_store.load(KEY))[4] == {"a": 1}
     assert len(any_store) == 1
-    any_store.delete(SID)
-    any_store.delete(SID)  # absent: no error
-    assert any_store.load(SID) is None and len(any_store) == 0
+    any_store.delete(KEY)
+    any_store.delete(KEY)  # absent: no error
+    assert any_store.load(KEY) is None and len(any_store) == 0
 
 
 def test_save_takes_the_expiry_argument(any_store):
-    any_store.save(SID, record(10.0, 20.0), 99.0)
-    assert msgpack.unpackb(any_store.load(SID))[3] == 99.0
+    any_store.save(KEY, record(10.0, 20.0), 99.0)
+    assert msgpack.unpackb(any_store.load(KEY))[3] == 99.0
     assert any_store.clean(now=50.0) == 0
     assert any_store.clean(now=99.0) == 1
 
 
-@pytest.mark.parametrize("bad", ["", "x" * 32, SID.upper(), SID + "0", "../../etc/passwd"])
-def test_malformed_ids_are_value_errors(any_store, bad):
+@pytest.mark.parametrize("bad", ["", "x" * 32, KEY.upper(), KEY + "0", "../../etc/passwd"])
+def test_malformed_keys_are_value_errors(any_store, bad):
     with pytest.raises(ValueError):
         any_store.load(bad)
     with pytest.raises(ValueError):
@@ -57,7 +59,7 @@ def test_malformed_ids_are_value_errors(any_store, bad):
 
 def test_bytes_that_are_not_a_record(any_store):
     with pytest.raises(ValueError):
-        any_store.save(SID, b"\xc1garbage", 5.0)
+        any_store.save(KEY, b"\xc1garbage", 5.0)
 
 
 def test_clean_counts_and_removes_only_expired(any_store):
@@ -83,11 +85,11 @@ def test_stats_keys_and_counts(any_store, clock):
 def test_counters_are_per_store_object(dbm_path):
     a = spysession.DbmStore(dbm_path)
     b = spysession.DbmStore(dbm_path)
-    a.save(SID, record(1.0, 1e12), 1e12)
-    b.load(SID)
-    b.load(SID)
+    a.save(KEY, record(1.0, 1e12), 1e12)
+    b.load(KEY)
+    b.load(KEY)
     assert b.stats()["loads"] == 2 and a.stats()["loads"] == 0
-    assert a.load(SID) == b.load(SID)
+    assert a.load(KEY) == b.load(KEY)
 
 
 def test_closed_store_raises_store_error(any_store):
@@ -96,7 +98,7 @@ def test_closed_store_raises_store_error(any_store):
     any_store.close()  # harmless
     assert any_store.closed
     with pytest.raises(spysession.StoreError):
-        any_store.load(SID)
+        any_store.load(KEY)
     with pytest.raises(spysession.StoreError):
         len(any_store)
     s = m.begin()
@@ -143,11 +145,12 @@ def test_dbm_persists_across_store_objects(dbm_path, clock):
 
 
 def test_records_of_another_format_are_refused(any_store):
+    for version in (1, 3):  # 1: spysession 0.1
+        with pytest.raises(ValueError):
+            any_store.save(KEY, msgpack.packb([version, 1.0, 1.0, 1e12, {}]), 1e12)
     with pytest.raises(ValueError):
-        any_store.save(SID, msgpack.packb([2, 1.0, 1.0, 1e12, {}]), 1e12)
-    with pytest.raises(ValueError):
-        any_store.save(SID, msgpack.packb([1, 1.0, 1.0, 1e12, {}]) + b"\x00", 1e12)
-    assert any_store.load(SID) is None
+        any_store.save(KEY, msgpack.packb([2, 1.0, 1.0, 1e12, {}]) + b"\x00", 1e12)
+    assert any_store.load(KEY) is None
 
 
 def test_bounded_memory_store_evicts_nearest_expiry(clock):
@@ -162,7 +165,8 @@ def test_bounded_memory_store_evicts_nearest_expiry(clock):
         ids.append(s.id)
         clock.advance(1)
     assert len(store) == 2 and store.stats()["evicted"] == 1
-    assert store.load(ids[0]) is None and store.load(ids[2]) is not None
+    keys = [spysession.store_key(i) for i in ids]
+    assert store.load(keys[0]) is None and store.load(keys[2]) is not None
 
 
 class DictStore(spysession.SessionStore):
@@ -172,24 +176,24 @@ class DictStore(spysession.SessionStore):
         self.records = {}
         self.calls = []
 
-    def load(self, sid):
+    def load(self, key):
         self.calls.append("load")
-        entry = self.records.get(sid)
+        entry = self.records.get(key)
         return entry[0] if entry else None
 
-    def save(self, sid, record, expires_at):
+    def save(self, key, record, expires_at):
         self.calls.append("save")
         assert isinstance(record, bytes) and isinstance(expires_at, float)
-        self.records[sid] = (record, expires_at)
+        self.records[key] = (record, expires_at)
 
-    def delete(self, sid):
+    def delete(self, key):
         self.calls.append("delete")
-        self.records.pop(sid, None)
+        self.records.pop(key, None)
 
     def clean(self, now):
-        dead = [sid for sid, (_, t) in self.records.items() if t <= now]
-        for sid in dead:
-            del self.records[sid]
+        dead = [key for key, (_, t) in self.records.items() if t <= now]
+        for key in dead:
+            del self.records[key]
         return len(dead)
 
 
@@ -199,8 +203,9 @@ def test_custom_store_is_called(clock):
     s = m.begin()
     s["user"] = "ada"
     cookie = cookie_of(s.commit())
-    assert s.id in store.records and "save" in store.calls
-    assert msgpack.unpackb(store.records[s.id][0])[4] == {"user": "ada"}
+    # The store is given the store key, never the id.
+    assert list(store.records) == [spysession.store_key(s.id)] and "save" in store.calls
+    assert msgpack.unpackb(store.records[spysession.store_key(s.id)][0])[4] == {"user": "ada"}
     assert m.begin(cookie=cookie) == {"user": "ada"}
     clock.advance(10)
     assert m.begin(cookie=cookie).is_new  # expired: never returned
@@ -255,7 +260,7 @@ def test_custom_store_missing_method():
 
 def test_custom_store_damaged_record_gives_fresh_session(clock):
     store = DictStore()
-    store.records[SID] = (b"\xc1\xc1", 1e12)
+    store.records[KEY] = (b"\xc1\xc1", 1e12)
     s = spysession.SessionManager(store, clock=clock).begin(cookie="spysession=" + SID)
     assert s.is_new and s.id != SID
     assert store.stats()["corrupt"] == 1
@@ -267,6 +272,40 @@ def test_custom_store_only_sees_well_formed_ids():
     for cookie in ["spysession=../x", "spysession=" + "A" * 32, "spysession=" + SID + "00"]:
         assert m.begin(cookie=cookie).is_new
     assert store.calls == []
+
+
+def test_store_key_is_the_first_half_of_sha256_of_the_raw_id():
+    import hashlib
+
+    assert KEY == hashlib.sha256(bytes.fromhex(SID)).hexdigest()[:32]
+    assert KEY != SID and len(KEY) == 32
+    assert spysession.store_key(KEY) != KEY  # a key is hashed again if given as an id
+    for bad in ["", SID.upper(), SID + "0", SID[:31], "g" * 32, "../../etc/passwd"]:
+        with pytest.raises(ValueError):
+            spysession.store_key(bad)
+
+
+def test_raw_methods_find_nothing_under_the_id(any_store, clock):
+    m = spysession.SessionManager(any_store, clock=clock)
+    s = m.begin()
+    s["a"] = 1
+    s.commit()
+    assert any_store.load(s.id) is None  # no lookup by raw id
+    assert msgpack.unpackb(any_store.load(spysession.store_key(s.id)))[4] == {"a": 1}
+
+
+def test_a_dbm_store_of_version_0_1_is_refused(tmp_path):
+    """A directory written by spysession 0.1 (records by raw id, no format
+    stamp) is refused with a StoreError naming the version."""
+    import lmdb  # installed by mk/python.mk
+
+    env = lmdb.open(str(tmp_path), max_dbs=4, map_size=1 << 20)
+    records = env.open_db(b"records")
+    with env.begin(write=True) as txn:
+        txn.put(bytes.fromhex(SID), msgpack.packb([1, 1.0, 1.0, 1e12, {}]), db=records)
+    env.close()
+    with pytest.raises(spysession.StoreError, match="format version 1"):
+        spysession.DbmStore(tmp_path)
 
 
 def test_store_must_be_a_session_store():

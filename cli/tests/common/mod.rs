@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use spysession_core::{Data, DbmOptions, DbmStore, Record, SessionId, Store, Value};
+use spysession_core::{Data, DbmOptions, DbmStore, Record, SessionId, Store, StoreKey, Value};
 
 /// The time every test judges expiry by (`--now`).
 pub const NOW: f64 = 1_700_000_000.0;
@@ -23,20 +23,26 @@ pub fn open_store(dir: &Path) -> DbmStore {
     DbmStore::open_with(dir, options).expect("open the test store")
 }
 
-/// Saves a record expiring at `expires_at` holding `visited = n`.
-pub fn put(store: &impl Store, expires_at: f64, n: i64) -> SessionId {
+/// Saves a record expiring at `expires_at` holding `visited = n` under a
+/// new session id; returns its store key (what `list` shows).
+pub fn put(store: &impl Store, expires_at: f64, n: i64) -> StoreKey {
+    put_id(store, expires_at, n).store_key()
+}
+
+/// [`put`], returning the session id (what `show ID` takes).
+pub fn put_id(store: &impl Store, expires_at: f64, n: i64) -> SessionId {
     let id = SessionId::generate();
     let mut data = Data::new();
     data.insert("visited".to_string(), Value::Int(n));
     store
-        .save(&id, &Record::new(NOW - 100.0, expires_at, data))
+        .save(&id.store_key(), &Record::new(NOW - 100.0, expires_at, data))
         .expect("save");
     id
 }
 
 /// Fills `store` with `live` sessions expiring after [`NOW`] and `expired`
-/// ones expired at it; returns their ids, each list sorted.
-pub fn fill(store: &impl Store, live: usize, expired: usize) -> (Vec<SessionId>, Vec<SessionId>) {
+/// ones expired at it; returns their store keys, each list sorted.
+pub fn fill(store: &impl Store, live: usize, expired: usize) -> (Vec<StoreKey>, Vec<StoreKey>) {
     let mut l: Vec<_> = (0..live)
         .map(|i| put(store, NOW + 3600.0 + i as f64, i as i64))
         .collect();
@@ -78,11 +84,11 @@ pub fn arg(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
 }
 
-/// Checks `list` output: one line per id, in id order, each ending in its
-/// state (`live` or `expired`).
-pub fn assert_listed(text: &str, live: &[SessionId], expired: &[SessionId]) {
+/// Checks `list` output: one line per store key, in key order, each ending
+/// in its state (`live` or `expired`).
+pub fn assert_listed(text: &str, live: &[StoreKey], expired: &[StoreKey]) {
     let lines: Vec<&str> = text.lines().collect();
-    let mut all: Vec<SessionId> = live.iter().chain(expired).copied().collect();
+    let mut all: Vec<StoreKey> = live.iter().chain(expired).copied().collect();
     all.sort();
     assert_eq!(lines.len(), all.len(), "{text}");
     for (line, id) in lines.iter().zip(&all) {

@@ -6,19 +6,20 @@ use parking_lot::Mutex;
 
 use super::{merge, CommitOutcome, Counters, Store, Update};
 use crate::error::{Error, Result};
-use crate::id::SessionId;
 use crate::record::Record;
+use crate::store_key::StoreKey;
 
 /// The four calls a custom store provides. Records travel encoded (see
-/// [`Record`] for the format); ids are always well-formed.
+/// [`Record`] for the format), kept by [`StoreKey`]: a custom store never
+/// sees a session id.
 pub trait RawStore: Send + Sync {
-    /// The encoded record for `id`, or `None`.
-    fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>>;
+    /// The encoded record under `key`, or `None`.
+    fn load(&self, key: &StoreKey) -> Result<Option<Vec<u8>>>;
     /// Stores the encoded record; `expires_at` is repeated for stores that
     /// index or expire by time (a TTL, an index column).
-    fn save(&self, id: &SessionId, record: &[u8], expires_at: f64) -> Result<()>;
+    fn save(&self, key: &StoreKey, record: &[u8], expires_at: f64) -> Result<()>;
     /// Removes the record (no error when absent).
-    fn delete(&self, id: &SessionId) -> Result<()>;
+    fn delete(&self, key: &StoreKey) -> Result<()>;
     /// Removes every record expired at `now`; returns how many.
     fn clean(&self, now: f64) -> Result<u64>;
 }
@@ -27,7 +28,7 @@ pub trait RawStore: Send + Sync {
 /// counters are done here, once for every kind of custom store.
 ///
 /// Its commit is a load then a save, made atomic *within this process* by a
-/// per-id lock (striped); two processes committing the same session at the
+/// per-key lock (striped); two processes committing the same session at the
 /// same instant through one custom store may still lose one's change.
 pub struct CustomStore<R> {
     raw: R,
@@ -55,22 +56,22 @@ impl<R: RawStore> CustomStore<R> {
 }
 
 impl<R: RawStore> Store for CustomStore<R> {
-    fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
         self.counters.count_load();
-        let Some(bytes) = self.raw.load(id)? else {
+        let Some(bytes) = self.raw.load(key)? else {
             return Ok(None);
         };
         let record = Record::decode(&bytes).inspect_err(|_| self.counters.count_corrupt())?;
         Ok((!record.is_expired(now)).then_some(record))
     }
 
-    fn save(&self, id: &SessionId, record: &Record) -> Result<()> {
-        self.raw.save(id, &record.encode(), record.expires_at)
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
+        self.raw.save(key, &record.encode(), record.expires_at)
     }
 
-    fn delete(&self, id: &SessionId) -> Result<bool> {
+    fn delete(&self, key: &StoreKey) -> Result<bool> {
         // The raw interface does not say whether a record was there.
-        self.raw.delete(id).map(|()| true)
+        self.raw.delete(key).map(|()| true)
     }
 
     fn clean(&self, now: f64) -> Result<u64> {
@@ -87,13 +88,13 @@ impl<R: RawStore> Store for CustomStore<R> {
         &self.counters
     }
 
-    fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
-        let stripe = id.as_bytes()[0] as usize % COMMIT_STRIPES;
+    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
+        let stripe = key.as_bytes()[0] as usize % COMMIT_STRIPES;
         let _serialised = self.commit_locks[stripe].lock();
-        let current = self.load(id, update.now)?;
+        let current = self.load(key, update.now)?;
         let (record, outcome) = merge(current, update);
         if let Some(record) = record {
-            self.save(id, &record)?;
+            self.save(key, &record)?;
         }
         self.counters.count_commit(outcome);
         Ok(outcome)

@@ -10,8 +10,8 @@ use parking_lot::RwLock;
 use super::env_registry::{self, EnvOptions, SharedEnv};
 use super::{expiry_key, merge, CommitOutcome, Counters, Store, Update};
 use crate::error::{Error, Result};
-use crate::id::SessionId;
 use crate::record::{Changes, Record};
+use crate::store_key::StoreKey;
 
 /// Expired records removed per write transaction by clean: small enough that
 /// other processes' writers wait milliseconds, not seconds (a batch holds the
@@ -114,19 +114,19 @@ impl DbmStore {
         Ok(out)
     }
 
-    /// Every id with its expiry, in id order: for operators' tools.
-    pub fn list(&self) -> Result<Vec<(SessionId, f64)>> {
+    /// Every key with its expiry, in key order: for operators' tools.
+    pub fn list(&self) -> Result<Vec<(StoreKey, f64)>> {
         let shared = self.env()?;
         let txn = shared.env().begin_ro_txn()?;
         let mut cursor = txn.open_ro_cursor(shared.expiry)?;
         let mut out = Vec::new();
         for item in cursor.iter_start() {
-            let (key, _) = item?;
-            if let Some((t, id)) = split_expiry_key(key) {
-                out.push((id, t));
+            let (entry, _) = item?;
+            if let Some((t, key)) = split_expiry_key(entry) {
+                out.push((key, t));
             }
         }
-        out.sort_by_key(|(id, _)| *id);
+        out.sort_by_key(|(key, _)| *key);
         Ok(out)
     }
 
@@ -139,23 +139,23 @@ impl DbmStore {
         Ok((used, info.map_size() as u64))
     }
 
-    /// The record of `id` whatever its expiry (for operators' tools, which
+    /// The record of `key` whatever its expiry (for operators' tools, which
     /// show expired records too); `None` when there is none.
     ///
     /// ```
     /// use spysession_core::{DbmStore, Record, SessionId, Store};
     /// # let dir = tempfile::tempdir()?;
     /// let store = DbmStore::open(dir.path())?;
-    /// let id = SessionId::generate();
-    /// store.save(&id, &Record::new(100.0, 200.0, Default::default()))?;
-    /// assert!(store.load(&id, 300.0)?.is_none(), "expired for a request");
-    /// assert_eq!(store.load_any(&id)?.unwrap().expires_at, 200.0);
+    /// let key = SessionId::generate().store_key();
+    /// store.save(&key, &Record::new(100.0, 200.0, Default::default()))?;
+    /// assert!(store.load(&key, 300.0)?.is_none(), "expired for a request");
+    /// assert_eq!(store.load_any(&key)?.unwrap().expires_at, 200.0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn load_any(&self, id: &SessionId) -> Result<Option<Record>> {
+    pub fn load_any(&self, key: &StoreKey) -> Result<Option<Record>> {
         let shared = self.env()?;
         let txn = shared.env().begin_ro_txn()?;
-        let bytes = get(&txn, &shared, id)?;
+        let bytes = get(&txn, &shared, key)?;
         bytes.map(|b| self.decode_counted(b)).transpose()
     }
 
@@ -180,7 +180,7 @@ impl DbmStore {
     /// let options = DbmOptions { durable: false, ..Default::default() };
     /// let store = DbmStore::open_with(dir.path(), options)?;
     /// for _ in 0..6000 {
-    ///     store.save(&SessionId::generate(), &Record::new(0.0, 10.0, Default::default()))?;
+    ///     store.save(&SessionId::generate().store_key(), &Record::new(0.0, 10.0, Default::default()))?;
     /// }
     /// let mut seen = Vec::new();
     /// assert_eq!(store.clean_with_progress(10.0, |n| seen.push(n))?, 6000);
@@ -239,7 +239,7 @@ impl DbmStore {
     /// The first (at most `window`) entries of the expiry index due at
     /// `now`, in index order. A key that is not an index key is passed over,
     /// as it always was.
-    fn due_entries(&self, now: f64, window: usize) -> Result<Vec<(f64, SessionId)>> {
+    fn due_entries(&self, now: f64, window: usize) -> Result<Vec<(f64, StoreKey)>> {
         let shared = self.env()?;
         let txn = shared.env().begin_ro_txn()?;
         let mut cursor = txn.open_ro_cursor(shared.expiry)?;
@@ -257,12 +257,12 @@ impl DbmStore {
         Ok(due)
     }
 
-    /// Writes raw bytes as the record of `id`, bypassing every check. Only
+    /// Writes raw bytes as the record of `key`, bypassing every check. Only
     /// for tests that need a damaged record on disk.
     #[doc(hidden)]
-    pub fn put_raw_for_tests(&self, id: &SessionId, bytes: &[u8]) -> Result<()> {
+    pub fn put_raw_for_tests(&self, key: &StoreKey, bytes: &[u8]) -> Result<()> {
         self.write(|shared, txn| {
-            txn.put(shared.records, id.as_bytes(), &bytes, WriteFlags::empty())?;
+            txn.put(shared.records, key.as_bytes(), &bytes, WriteFlags::empty())?;
             Ok(())
         })
     }
@@ -275,29 +275,29 @@ fn env_options(options: DbmOptions) -> EnvOptions {
     }
 }
 
-fn index_key(expires_at: f64, id: &SessionId) -> [u8; 24] {
-    let mut key = [0u8; 24];
-    key[..8].copy_from_slice(&expiry_key(expires_at));
-    key[8..].copy_from_slice(id.as_bytes());
-    key
+fn index_key(expires_at: f64, key: &StoreKey) -> [u8; 24] {
+    let mut out = [0u8; 24];
+    out[..8].copy_from_slice(&expiry_key(expires_at));
+    out[8..].copy_from_slice(key.as_bytes());
+    out
 }
 
-fn split_expiry_key(key: &[u8]) -> Option<(f64, SessionId)> {
+fn split_expiry_key(key: &[u8]) -> Option<(f64, StoreKey)> {
     let time: [u8; 8] = key.get(..8)?.try_into().ok()?;
     let id: [u8; 16] = key.get(8..24)?.try_into().ok()?;
     Some((
         f64::from_bits(u64::from_be_bytes(time)),
-        SessionId::from_bytes(id),
+        StoreKey::from_bytes(id),
     ))
 }
 
-/// The stored bytes for `id` in `txn`, or `None`.
+/// The stored bytes for `key` in `txn`, or `None`.
 fn get<'t>(
     txn: &'t impl Transaction,
     shared: &SharedEnv,
-    id: &SessionId,
+    key: &StoreKey,
 ) -> Result<Option<&'t [u8]>> {
-    match txn.get(shared.records, id.as_bytes()) {
+    match txn.get(shared.records, key.as_bytes()) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(lmdb::Error::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
@@ -310,15 +310,15 @@ fn stored_expiry(bytes: &[u8]) -> Option<f64> {
     Record::peek_expires_at(bytes).or_else(|| Record::decode(bytes).ok().map(|r| r.expires_at))
 }
 
-/// Removes `id`'s record and its index entry (if the record can be read).
-fn remove(txn: &mut RwTransaction<'_>, shared: &SharedEnv, id: &SessionId) -> Result<bool> {
-    let old_expiry = match get(txn, shared, id)? {
+/// Removes `key`'s record and its index entry (if the record can be read).
+fn remove(txn: &mut RwTransaction<'_>, shared: &SharedEnv, key: &StoreKey) -> Result<bool> {
+    let old_expiry = match get(txn, shared, key)? {
         None => return Ok(false),
         Some(bytes) => stored_expiry(bytes),
     };
-    txn.del(shared.records, id.as_bytes(), None)?;
+    txn.del(shared.records, key.as_bytes(), None)?;
     if let Some(t) = old_expiry {
-        del_if_present(txn, shared.expiry, &index_key(t, id))?;
+        del_if_present(txn, shared.expiry, &index_key(t, key))?;
     }
     // An unreadable record's index entry, if any, is dropped by clean.
     Ok(true)
@@ -331,23 +331,23 @@ fn del_if_present(txn: &mut RwTransaction<'_>, db: lmdb::Database, key: &[u8]) -
     }
 }
 
-/// Writes `record` under `id`, moving its index entry from `old_expiry`.
+/// Writes `record` under `key`, moving its index entry from `old_expiry`.
 fn put(
     txn: &mut RwTransaction<'_>,
     shared: &SharedEnv,
-    id: &SessionId,
+    key: &StoreKey,
     record: &Record,
     old_expiry: Option<f64>,
 ) -> Result<()> {
     txn.put(
         shared.records,
-        id.as_bytes(),
+        key.as_bytes(),
         &record.encode(),
         WriteFlags::empty(),
     )?;
-    let new_key = index_key(record.expires_at, id);
+    let new_key = index_key(record.expires_at, key);
     if let Some(t) = old_expiry {
-        let old_key = index_key(t, id);
+        let old_key = index_key(t, key);
         if old_key == new_key {
             return Ok(());
         }
@@ -364,26 +364,26 @@ impl DbmStore {
 }
 
 impl Store for DbmStore {
-    fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
         self.counters.count_load();
         let shared = self.env()?;
         let txn = shared.env().begin_ro_txn()?;
-        let Some(bytes) = get(&txn, &shared, id)? else {
+        let Some(bytes) = get(&txn, &shared, key)? else {
             return Ok(None);
         };
         let record = self.decode_counted(bytes)?;
         Ok((!record.is_expired(now)).then_some(record))
     }
 
-    fn save(&self, id: &SessionId, record: &Record) -> Result<()> {
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
         self.write(|shared, txn| {
-            let old_expiry = get(txn, shared, id)?.and_then(stored_expiry);
-            put(txn, shared, id, record, old_expiry)
+            let old_expiry = get(txn, shared, key)?.and_then(stored_expiry);
+            put(txn, shared, key, record, old_expiry)
         })
     }
 
-    fn delete(&self, id: &SessionId) -> Result<bool> {
-        self.write(|shared, txn| remove(txn, shared, id))
+    fn delete(&self, key: &StoreKey) -> Result<bool> {
+        self.write(|shared, txn| remove(txn, shared, key))
     }
 
     fn clean(&self, now: f64) -> Result<u64> {
@@ -398,17 +398,17 @@ impl Store for DbmStore {
         &self.counters
     }
 
-    fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
+    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
         let result = if self.options.durable {
             // Durable: share the transaction and its sync with concurrent commits.
             let shared = self.env()?;
-            let (id, owned) = (*id, OwnedUpdate::from(update));
+            let (key, owned) = (*key, OwnedUpdate::from(update));
             let job = Box::new(move |shared: &SharedEnv, txn: &mut RwTransaction<'_>| {
-                apply_commit(txn, shared, &id, &owned.as_update())
+                apply_commit(txn, shared, &key, &owned.as_update())
             });
             shared.group.run(&shared, job, !shared.durable)
         } else {
-            self.write(|shared, txn| apply_commit(txn, shared, id, update))
+            self.write(|shared, txn| apply_commit(txn, shared, key, update))
         };
         match &result {
             Ok(outcome) => self.counters.count_commit(*outcome),
@@ -461,10 +461,10 @@ impl OwnedUpdate {
 fn apply_commit(
     txn: &mut RwTransaction<'_>,
     shared: &SharedEnv,
-    id: &SessionId,
+    key: &StoreKey,
     update: &Update<'_>,
 ) -> Result<CommitOutcome> {
-    let stored = match get(txn, shared, id)? {
+    let stored = match get(txn, shared, key)? {
         Some(bytes) => Some(Record::decode(bytes)?),
         None => None,
     };
@@ -472,10 +472,10 @@ fn apply_commit(
     let live = stored.filter(|r| !r.is_expired(update.now));
     let (record, outcome) = merge(live, update);
     match record {
-        Some(record) => put(txn, shared, id, &record, old_expiry)?,
+        Some(record) => put(txn, shared, key, &record, old_expiry)?,
         // Expired and not to be revived: remove it now.
         None if old_expiry.is_some() => {
-            remove(txn, shared, id)?;
+            remove(txn, shared, key)?;
         }
         None => {}
     }
@@ -483,17 +483,17 @@ fn apply_commit(
 }
 
 /// One batch of clean: removes the records of `batch` (due entries sorted
-/// by id) that are still current, and the entries themselves; returns how
+/// by key) that are still current, and the entries themselves; returns how
 /// many records it removed.
 fn clean_batch(
     txn: &mut RwTransaction<'_>,
     shared: &SharedEnv,
-    batch: &[(f64, SessionId)],
+    batch: &[(f64, StoreKey)],
 ) -> Result<u64> {
     let removed = remove_current_records(txn, shared, batch)?;
     // The entries, in index order with one cursor: after a delete it is on
     // the next entry, often the next one to go, which then needs no search.
-    let mut keys: Vec<[u8; 24]> = batch.iter().map(|(t, id)| index_key(*t, id)).collect();
+    let mut keys: Vec<[u8; 24]> = batch.iter().map(|(t, key)| index_key(*t, key)).collect();
     keys.sort_unstable();
     let mut cursor = txn.open_rw_cursor(shared.expiry)?;
     let mut after_delete = false;
@@ -521,26 +521,26 @@ fn clean_batch(
     Ok(removed)
 }
 
-/// Removes the record of each of `due` (sorted by id) whose current expiry
+/// Removes the record of each of `due` (sorted by key) whose current expiry
 /// is that entry's, or that cannot be read; returns how many it removed.
 ///
-/// One cursor walks the records in id order: a lookup first tries the page
-/// the cursor is on, and only searches from the root when the id is not in
+/// One cursor walks the records in key order: a lookup first tries the page
+/// the cursor is on, and only searches from the root when the key is not in
 /// that page's range. A miss from such a lookup is confirmed by a fresh
-/// cursor (a full search) before the id is passed over, so a record is
+/// cursor (a full search) before the key is passed over, so a record is
 /// never left behind on the word of the shortcut alone.
 fn remove_current_records(
     txn: &mut RwTransaction<'_>,
     shared: &SharedEnv,
-    due: &[(f64, SessionId)],
+    due: &[(f64, StoreKey)],
 ) -> Result<u64> {
     let mut removed = 0;
     let mut next = 0;
     while next < due.len() {
         let mut cursor = txn.open_rw_cursor(shared.records)?;
         let first = next;
-        while let Some((t, id)) = due.get(next) {
-            let bytes = match cursor.get(Some(id.as_bytes()), None, lmdb_sys::MDB_SET) {
+        while let Some((t, key)) = due.get(next) {
+            let bytes = match cursor.get(Some(key.as_bytes()), None, lmdb_sys::MDB_SET) {
                 Ok((_, bytes)) => bytes,
                 // A fresh cursor's first lookup is a full search: a true miss.
                 Err(lmdb::Error::NotFound) if next == first => {
@@ -567,6 +567,7 @@ fn remove_current_records(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::SessionId;
     use crate::record::Data;
 
     fn nosync(dir: &Path) -> DbmStore {
@@ -583,7 +584,7 @@ mod tests {
         Record::new(0.0, expires_at, data)
     }
 
-    type Filled = (DbmStore, Vec<SessionId>, Vec<(SessionId, f64)>);
+    type Filled = (DbmStore, Vec<StoreKey>, Vec<(StoreKey, f64)>);
 
     /// A store in `dir` with `expired` records due by `NOW` (their expiries
     /// spread over time, so a batch's ids fall all over the records) and
@@ -592,9 +593,16 @@ mod tests {
     /// with their expiries).
     fn filled(dir: &Path, options: DbmOptions, expired: usize, live: usize) -> Filled {
         let store = nosync(dir);
-        let dead: Vec<_> = (0..expired).map(|_| SessionId::generate()).collect();
+        let dead: Vec<_> = (0..expired)
+            .map(|_| SessionId::generate().store_key())
+            .collect();
         let alive: Vec<_> = (0..live)
-            .map(|i| (SessionId::generate(), NOW + 1.0 + (i % 97) as f64))
+            .map(|i| {
+                (
+                    SessionId::generate().store_key(),
+                    NOW + 1.0 + (i % 97) as f64,
+                )
+            })
             .collect();
         for (i, id) in dead.iter().enumerate() {
             store.save(id, &record((i % 89) as f64, i as i64)).unwrap();
@@ -615,7 +623,7 @@ mod tests {
 
     /// The index holds exactly `live` (each with its current expiry) and
     /// the records are exactly those.
-    fn assert_exactly(store: &DbmStore, live: &[(SessionId, f64)]) {
+    fn assert_exactly(store: &DbmStore, live: &[(StoreKey, f64)]) {
         let mut want = live.to_vec();
         want.sort_by_key(|(id, _)| *id);
         assert_eq!(store.list().unwrap(), want, "index = the live records");
@@ -670,20 +678,20 @@ mod tests {
         let removed = store
             .clean_with_progress(NOW, |_| {
                 // A new live session, and a logout of a live one.
-                let id = SessionId::generate();
+                let id = SessionId::generate().store_key();
                 store.save(&id, &record(NOW + 10.0, 1)).unwrap();
                 alive.push((id, NOW + 10.0));
                 let (gone, _) = alive.swap_remove(0);
                 assert!(store.delete(&gone).unwrap());
                 // A new session already due: the clean read the due entries
                 // before, so it is left for the next clean.
-                let id = SessionId::generate();
+                let id = SessionId::generate().store_key();
                 store.save(&id, &record(NOW - 5.0, 2)).unwrap();
                 added += 1;
                 // Due sessions not yet cleaned: one revived by a save, one
                 // moved to another time that is due too (so for the next clean).
-                let waiting = |kept: &[SessionId], moved: &[SessionId]| {
-                    let waits = |id: &&SessionId| {
+                let waiting = |kept: &[StoreKey], moved: &[StoreKey]| {
+                    let waits = |id: &&StoreKey| {
                         !kept.contains(*id)
                             && !moved.contains(*id)
                             && store.load_any(id).unwrap().is_some()
@@ -720,7 +728,7 @@ mod tests {
                         let mut mine = Vec::new();
                         for i in 0..300 {
                             // New sessions, and rewrites of live ones.
-                            let id = SessionId::generate();
+                            let id = SessionId::generate().store_key();
                             store.save(&id, &record(NOW + 30.0, i)).unwrap();
                             mine.push((id, NOW + 30.0));
                             let (id, expires) = alive[(t * 300 + i as usize) % alive.len()];

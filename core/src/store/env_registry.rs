@@ -38,18 +38,23 @@ impl SharedEnv {
 
     /// Entries in the records database.
     pub fn record_count(&self) -> Result<u64> {
-        let txn = self.env.begin_ro_txn()?;
-        let mut stat = std::mem::MaybeUninit::<lmdb_sys::MDB_stat>::zeroed();
-        // SAFETY: `txn` is a live read transaction of this environment,
-        // `records` was opened in it, and `stat` is a valid out-pointer that
-        // mdb_stat fills completely on success.
-        let rc = unsafe { lmdb_sys::mdb_stat(txn.txn(), self.records.dbi(), stat.as_mut_ptr()) };
-        if rc != 0 {
-            return Err(lmdb::Error::from_err_code(rc).into());
-        }
-        // SAFETY: rc == 0, so mdb_stat initialised the struct.
-        Ok(unsafe { stat.assume_init() }.ms_entries as u64)
+        entries(&self.env, self.records)
     }
+}
+
+/// The number of entries in `db`.
+pub(crate) fn entries(env: &Environment, db: Database) -> Result<u64> {
+    let txn = env.begin_ro_txn()?;
+    let mut stat = std::mem::MaybeUninit::<lmdb_sys::MDB_stat>::zeroed();
+    // SAFETY: `txn` is a live read transaction of `env`, `db` was opened in
+    // `env`, and `stat` is a valid out-pointer that mdb_stat fills
+    // completely on success.
+    let rc = unsafe { lmdb_sys::mdb_stat(txn.txn(), db.dbi(), stat.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(lmdb::Error::from_err_code(rc).into());
+    }
+    // SAFETY: rc == 0, so mdb_stat initialised the struct.
+    Ok(unsafe { stat.assume_init() }.ms_entries as u64)
 }
 
 impl Drop for SharedEnv {
@@ -136,6 +141,7 @@ fn open_env(path: &Path, options: EnvOptions, pid: u32) -> Result<SharedEnv> {
     let mut dead = 0;
     // SAFETY: `env` is open; `dead` is a valid out-pointer.
     unsafe { lmdb_sys::mdb_reader_check(env.env(), &mut dead) };
+    super::dbm_format::check(&env)?;
     let records = env.create_db(Some("records"), DatabaseFlags::empty())?;
     let expiry = env.create_db(Some("expiry"), DatabaseFlags::empty())?;
     Ok(SharedEnv {

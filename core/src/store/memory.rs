@@ -9,8 +9,8 @@ use parking_lot::RwLock;
 
 use super::{expiry_key, merge, merge_into, CommitOutcome, Counters, SharedCommit, Store, Update};
 use crate::error::Result;
-use crate::id::SessionId;
 use crate::record::Record;
+use crate::store_key::StoreKey;
 
 /// Number of shards: enough that threads on a many-core server rarely meet
 /// on one lock, few enough that a global eviction scan stays cheap.
@@ -21,7 +21,7 @@ const SHARDS: usize = 32;
 /// holder updates the record in place.
 #[derive(Default)]
 struct Shard {
-    records: HashMap<SessionId, Arc<Record>, foldhash::fast::RandomState>,
+    records: HashMap<StoreKey, Arc<Record>, foldhash::fast::RandomState>,
     /// (expiry, id) for every record, as integers (compared in an
     /// instruction, where byte arrays take a memcmp call): clean and
     /// eviction take from the front.
@@ -32,24 +32,24 @@ struct Shard {
 /// like the time, see `expiry_key`) and its id.
 type IndexKey = (u64, u128);
 
-fn index_key(expires_at: f64, id: &SessionId) -> IndexKey {
+fn index_key(expires_at: f64, key: &StoreKey) -> IndexKey {
     (
         u64::from_be_bytes(expiry_key(expires_at)),
-        u128::from_be_bytes(*id.as_bytes()),
+        u128::from_be_bytes(*key.as_bytes()),
     )
 }
 
-fn id_of(key: &IndexKey) -> SessionId {
-    SessionId::from_bytes(key.1.to_be_bytes())
+fn key_of(key: &IndexKey) -> StoreKey {
+    StoreKey::from_bytes(key.1.to_be_bytes())
 }
 
 impl Shard {
-    fn insert(&mut self, id: SessionId, record: Arc<Record>) -> bool {
-        let new_key = index_key(record.expires_at, &id);
+    fn insert(&mut self, key: StoreKey, record: Arc<Record>) -> bool {
+        let new_key = index_key(record.expires_at, &key);
         self.by_expiry.insert(new_key);
-        match self.records.insert(id, record) {
+        match self.records.insert(key, record) {
             Some(old) => {
-                let old_key = index_key(old.expires_at, &id);
+                let old_key = index_key(old.expires_at, &key);
                 if old_key != new_key {
                     self.by_expiry.remove(&old_key);
                 }
@@ -59,9 +59,9 @@ impl Shard {
         }
     }
 
-    fn remove(&mut self, id: &SessionId) -> Option<Arc<Record>> {
-        let old = self.records.remove(id)?;
-        self.by_expiry.remove(&index_key(old.expires_at, id));
+    fn remove(&mut self, key: &StoreKey) -> Option<Arc<Record>> {
+        let old = self.records.remove(key)?;
+        self.by_expiry.remove(&index_key(old.expires_at, key));
         Some(old)
     }
 }
@@ -100,22 +100,22 @@ impl MemoryStore {
         self.max_sessions
     }
 
-    fn shard(&self, id: &SessionId) -> &RwLock<Shard> {
+    fn shard(&self, key: &StoreKey) -> &RwLock<Shard> {
         // Ids are uniformly random: any byte picks a shard fairly.
-        &self.shards[id.as_bytes()[0] as usize % SHARDS]
+        &self.shards[key.as_bytes()[0] as usize % SHARDS]
     }
 
-    fn insert(&self, id: &SessionId, record: Arc<Record>) {
-        let added = self.shard(id).write().insert(*id, record);
+    fn insert(&self, key: &StoreKey, record: Arc<Record>) {
+        let added = self.shard(key).write().insert(*key, record);
         if added {
             self.len.fetch_add(1, Ordering::Relaxed);
-            self.evict_over_bound(id);
+            self.evict_over_bound(key);
         }
     }
 
     /// Evicts the records nearest to expiry until the bound holds. Never
     /// evicts `keep`, the record just written. Holds one lock at a time.
-    fn evict_over_bound(&self, keep: &SessionId) {
+    fn evict_over_bound(&self, keep: &StoreKey) {
         let Some(max) = self.max_sessions else { return };
         while self.len.load(Ordering::Relaxed) > max {
             let victim = self
@@ -124,14 +124,14 @@ impl MemoryStore {
                 .enumerate()
                 .filter_map(|(i, shard)| {
                     let shard = shard.read();
-                    let first = shard.by_expiry.iter().find(|k| id_of(k) != *keep)?;
+                    let first = shard.by_expiry.iter().find(|k| key_of(k) != *keep)?;
                     Some((first.0, i))
                 })
                 .min();
             let Some((_, index)) = victim else { return };
             let mut shard = self.shards[index].write();
-            let first = shard.by_expiry.iter().find(|k| id_of(k) != *keep).copied();
-            if let Some(id) = first.as_ref().map(id_of) {
+            let first = shard.by_expiry.iter().find(|k| key_of(k) != *keep).copied();
+            if let Some(id) = first.as_ref().map(key_of) {
                 shard.remove(&id);
                 self.len.fetch_sub(1, Ordering::Relaxed);
                 self.counters.count_evicted(1);
@@ -141,27 +141,27 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>> {
-        Ok(self.load_shared(id, now)?.map(|r| Record::clone(&r)))
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
+        Ok(self.load_shared(key, now)?.map(|r| Record::clone(&r)))
     }
 
-    fn load_shared(&self, id: &SessionId, now: f64) -> Result<Option<Arc<Record>>> {
+    fn load_shared(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
-        let shard = self.shard(id).read();
+        let shard = self.shard(key).read();
         Ok(shard
             .records
-            .get(id)
+            .get(key)
             .filter(|r| !r.is_expired(now))
             .cloned())
     }
 
-    fn save(&self, id: &SessionId, record: &Record) -> Result<()> {
-        self.insert(id, Arc::new(record.clone()));
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
+        self.insert(key, Arc::new(record.clone()));
         Ok(())
     }
 
-    fn delete(&self, id: &SessionId) -> Result<bool> {
-        let removed = self.shard(id).write().remove(id).is_some();
+    fn delete(&self, key: &StoreKey) -> Result<bool> {
+        let removed = self.shard(key).write().remove(key).is_some();
         if removed {
             self.len.fetch_sub(1, Ordering::Relaxed);
         }
@@ -176,7 +176,7 @@ impl Store for MemoryStore {
                 if f64::from_bits(key.0) > now {
                     break;
                 }
-                shard.remove(&id_of(&key));
+                shard.remove(&key_of(&key));
                 removed += 1;
             }
         }
@@ -193,28 +193,28 @@ impl Store for MemoryStore {
         &self.counters
     }
 
-    fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
-        Ok(self.commit_shared(id, update, &mut None)?.0)
+    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
+        Ok(self.commit_shared(key, update, &mut None)?.0)
     }
 
     fn commit_shared(
         &self,
-        id: &SessionId,
+        key: &StoreKey,
         update: &Update<'_>,
         loaded: &mut Option<Arc<Record>>,
     ) -> Result<SharedCommit> {
-        let mut guard = self.shard(id).write();
+        let mut guard = self.shard(key).write();
         let shard = &mut *guard;
-        match shard.records.get_mut(id) {
+        match shard.records.get_mut(key) {
             Some(record) if !record.is_expired(update.now) => {
                 // The session's copy is the stored record itself: let it go,
                 // so the record is changed in place instead of copied.
                 if loaded.as_ref().is_some_and(|l| Arc::ptr_eq(l, record)) {
                     *loaded = None;
                 }
-                let old_key = index_key(record.expires_at, id);
+                let old_key = index_key(record.expires_at, key);
                 let outcome = merge_into(Arc::make_mut(record), update);
-                let new_key = index_key(record.expires_at, id);
+                let new_key = index_key(record.expires_at, key);
                 let shared = Arc::clone(record);
                 if old_key != new_key {
                     shard.by_expiry.remove(&old_key);
@@ -227,7 +227,7 @@ impl Store for MemoryStore {
             // An expired record met at commit is removed now rather than at
             // the next clean (and a new session under its id starts afresh).
             Some(_) => {
-                shard.remove(id);
+                shard.remove(key);
                 self.len.fetch_sub(1, Ordering::Relaxed);
             }
             None => {}
@@ -236,11 +236,11 @@ impl Store for MemoryStore {
         let shared = record.map(Arc::new);
         let added = shared
             .as_ref()
-            .is_some_and(|record| shard.insert(*id, Arc::clone(record)));
+            .is_some_and(|record| shard.insert(*key, Arc::clone(record)));
         drop(guard);
         if added {
             self.len.fetch_add(1, Ordering::Relaxed);
-            self.evict_over_bound(id);
+            self.evict_over_bound(key);
         }
         self.counters.count_commit(outcome);
         Ok((outcome, shared))
@@ -250,9 +250,10 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::SessionId;
     use crate::record::{Changes, Data};
 
-    fn move_expiry(store: &MemoryStore, id: &SessionId, now: f64, expires_at: f64) {
+    fn move_expiry(store: &MemoryStore, key: &StoreKey, now: f64, expires_at: f64) {
         let changes = Changes::default();
         let update = Update {
             changes: &changes,
@@ -263,7 +264,7 @@ mod tests {
             base_accessed: None,
         };
         assert_eq!(
-            store.commit(id, &update).unwrap(),
+            store.commit(key, &update).unwrap(),
             CommitOutcome::Stored { merged: false }
         );
     }
@@ -271,7 +272,7 @@ mod tests {
     #[test]
     fn moved_expiries_keep_one_index_pair_and_an_exact_clean() {
         let store = MemoryStore::new(None);
-        let ids: Vec<SessionId> = (0..10).map(|_| SessionId::generate()).collect();
+        let ids: Vec<StoreKey> = (0..10).map(|_| SessionId::generate().store_key()).collect();
         for id in &ids {
             store
                 .save(id, &Record::new(0.0, 100.0, Data::new()))
@@ -300,9 +301,9 @@ mod tests {
     fn eviction_takes_the_nearest_expiry_after_moves() {
         let store = MemoryStore::new(Some(2));
         let (a, b, c) = (
-            SessionId::generate(),
-            SessionId::generate(),
-            SessionId::generate(),
+            SessionId::generate().store_key(),
+            SessionId::generate().store_key(),
+            SessionId::generate().store_key(),
         );
         store
             .save(&a, &Record::new(0.0, 100.0, Data::new()))

@@ -9,6 +9,7 @@
 mod counters;
 mod custom;
 mod dbm;
+mod dbm_format;
 mod env_registry;
 mod group_commit;
 mod memory;
@@ -30,8 +31,8 @@ pub use url::{RedisAuth, RedisNode};
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::id::SessionId;
 use crate::record::{Changes, Record};
+use crate::store_key::StoreKey;
 
 /// What [`Store::commit`] is asked to do for one session.
 #[derive(Debug)]
@@ -74,14 +75,15 @@ pub type SharedCommit = (CommitOutcome, Option<Arc<Record>>);
 /// Where session records live.
 ///
 /// Object-safe and small on purpose: the manager needs only these calls.
-/// Every method takes ids that are already validated ([`SessionId`]).
+/// Records are kept by [`StoreKey`] (a hash of the session id): a store
+/// never sees an id.
 pub trait Store: Send + Sync {
-    /// The record for `id`, or `None` when there is none or it is expired at `now`.
-    fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>>;
-    /// Stores `record` under `id`, replacing whatever was there.
-    fn save(&self, id: &SessionId, record: &Record) -> Result<()>;
+    /// The record under `key`, or `None` when there is none or it is expired at `now`.
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>>;
+    /// Stores `record` under `key`, replacing whatever was there.
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()>;
     /// Removes the record; true when there was one.
-    fn delete(&self, id: &SessionId) -> Result<bool>;
+    fn delete(&self, key: &StoreKey) -> Result<bool>;
     /// Removes every record expired at `now`; returns how many.
     fn clean(&self, now: f64) -> Result<u64>;
     /// The number of records held (expired but not yet cleaned included).
@@ -99,12 +101,12 @@ pub trait Store: Send + Sync {
         Ok(self.len()? == 0)
     }
 
-    /// The record for `id` as a shared reference, or `None` when there is
+    /// The record under `key` as a shared reference, or `None` when there is
     /// none or it is expired at `now`. A store that keeps decoded records
     /// (`MemoryStore`) hands out its own for the price of a reference count;
     /// the default wraps [`Store::load`].
-    fn load_shared(&self, id: &SessionId, now: f64) -> Result<Option<Arc<Record>>> {
-        Ok(self.load(id, now)?.map(Arc::new))
+    fn load_shared(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
+        Ok(self.load(key, now)?.map(Arc::new))
     }
 
     /// [`Store::commit`] for a session that holds `loaded`, the record
@@ -115,12 +117,12 @@ pub trait Store: Send + Sync {
     /// session then applies its changes to its own copy.
     fn commit_shared(
         &self,
-        id: &SessionId,
+        key: &StoreKey,
         update: &Update<'_>,
         loaded: &mut Option<Arc<Record>>,
     ) -> Result<SharedCommit> {
         let _ = loaded;
-        Ok((self.commit(id, update)?, None))
+        Ok((self.commit(key, update)?, None))
     }
 
     /// Applies `update` to the record as it is stored now.
@@ -129,11 +131,11 @@ pub trait Store: Send + Sync {
     /// transaction). This default, used by custom stores, is a load followed
     /// by a save: two requests committing the same session at the same
     /// instant may lose one's change.
-    fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
-        let current = self.load(id, update.now)?;
+    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
+        let current = self.load(key, update.now)?;
         let (record, outcome) = merge(current, update);
         if let Some(record) = record {
-            self.save(id, &record)?;
+            self.save(key, &record)?;
         }
         self.counters().count_commit(outcome);
         Ok(outcome)

@@ -25,6 +25,7 @@ use super::{CommitOutcome, Counters, Store, Update};
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::record::{Record, FORMAT_VERSION};
+use crate::store_key::StoreKey;
 
 /// Due members taken from a bucket's expiry set per clean step.
 const CLEAN_BATCH: usize = 500;
@@ -92,7 +93,7 @@ impl Default for RedisOptions {
 ///
 /// | field | value |
 /// |---|---|
-/// | `m:v` | record format version, `1` (decimal text) |
+/// | `m:v` | record format version, `2` (decimal text; another version is [`Error::StoreVersion`]) |
 /// | `m:created` | created at, Unix seconds (decimal text, Rust's shortest round-trip form) |
 /// | `m:accessed` | last written (commit or touch), Unix seconds |
 /// | `m:expires` | expires at, Unix seconds; expired when `now >= expires` |
@@ -193,9 +194,21 @@ pub struct RedisStore {
     counters: Counters,
 }
 
-/// The store key of `id` in hex, as the layout names it.
-fn store_hex(id: &SessionId) -> [u8; 32] {
-    id.to_hex()
+/// A hash whose `m:v` is a format version other than this build's was
+/// written by another version: [`Error::StoreVersion`], never read as if
+/// it were ours. A missing or non-numeric `m:v` is left to the decoder (a
+/// damaged record).
+fn check_version(version: Option<&[u8]>) -> Result<()> {
+    let found = version
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match found {
+        Some(found) if found != u64::from(FORMAT_VERSION) => Err(Error::StoreVersion {
+            found,
+            expected: FORMAT_VERSION,
+        }),
+        _ => Ok(()),
+    }
 }
 
 impl RedisStore {
@@ -254,22 +267,24 @@ impl RedisStore {
         self.with_connection(|con| redis::cmd("PING").query::<String>(con).map(drop))
     }
 
-    /// The Redis key of the hash of `id`: `<prefix>{bb}<store key hex>`.
-    pub fn key(&self, id: &SessionId) -> Vec<u8> {
-        hash_key(&self.options.prefix, &store_hex(id))
+    /// The Redis key of a session's hash: `<prefix>{bb}<store key hex>`
+    /// (the id itself never reaches Redis).
+    pub fn key(&self, key: &StoreKey) -> Vec<u8> {
+        hash_key(&self.options.prefix, &key.to_hex())
     }
 
     /// The record of `id` whatever its expiry (for operators' tools, which
     /// show expired records too, as [`crate::DbmStore::load_any`]); `None`
     /// when there is none.
-    pub fn load_any(&self, id: &SessionId) -> Result<Option<Record>> {
+    pub fn load_any(&self, key: &StoreKey) -> Result<Option<Record>> {
         self.check_layout()?;
-        let key = self.key(id);
+        let key = self.key(key);
         let fields: BTreeMap<Vec<u8>, Vec<u8>> =
             self.with_connection(|con| redis::cmd("HGETALL").arg(&key).query(con))?;
         if fields.is_empty() {
             return Ok(None);
         }
+        check_version(fields.get(b"m:v".as_slice()).map(Vec::as_slice))?;
         decode_hash(fields)
             .map(Some)
             .map_err(|why| self.corrupt(why))
@@ -279,7 +294,7 @@ impl RedisStore {
     /// included (what [`crate::DbmStore::list`] gives, for operators'
     /// tools): read from the buckets' expiry sets, 256 commands. A member
     /// that is not a well-formed store key is left out.
-    pub fn list(&self) -> Result<Vec<(SessionId, f64)>> {
+    pub fn list(&self) -> Result<Vec<(StoreKey, f64)>> {
         self.check_layout()?;
         let mut found = Vec::new();
         for bucket in 0..BUCKETS {
@@ -295,7 +310,7 @@ impl RedisStore {
             found.extend(
                 members
                     .into_iter()
-                    .filter_map(|(m, t)| Some((SessionId::parse(m).ok()?, t))),
+                    .filter_map(|(m, t)| Some((StoreKey::parse(m).ok()?, t))),
             );
         }
         found.sort_by_key(|(id, _)| *id);
@@ -404,20 +419,27 @@ impl RedisStore {
         let keys = self.with_connection(|con| v01::find_all(con, &prefix))?;
         let mut moved = 0;
         for old in keys {
-            let Some(id) = old
-                .strip_prefix(prefix.as_bytes())
-                .and_then(|rest| SessionId::parse(rest).ok())
-            else {
+            let Some(hex) = old.strip_prefix(prefix.as_bytes()) else {
                 continue;
             };
-            let fields: BTreeMap<Vec<u8>, Vec<u8>> =
+            let mut fields: BTreeMap<Vec<u8>, Vec<u8>> =
                 self.with_connection(|con| redis::cmd("HGETALL").arg(&old).query(con))?;
             if fields.is_empty() {
                 continue; // expired since the SCAN
             }
+            // 0.1 (format version 1) named the hash by the raw id; the
+            // unbucketed store-key layout between them (format version 2)
+            // by the store key. The fields are the same otherwise.
+            let key = if fields.get(b"m:v".as_slice()).map(Vec::as_slice) == Some(b"1") {
+                fields.insert(b"m:v".to_vec(), FORMAT_VERSION.to_string().into_bytes());
+                SessionId::parse(hex).map(|id| StoreKey::of(&id))
+            } else {
+                StoreKey::parse(hex)
+            };
+            let Ok(key) = key else { continue };
             let record = decode_hash(fields)
-                .map_err(|why| self.corrupt(format!("0.1 session {id}: {why}")))?;
-            self.write_record(&id, &record)?;
+                .map_err(|why| self.corrupt(format!("0.1 session under {key}: {why}")))?;
+            self.write_record(&key, &record)?;
             self.with_connection(|con| redis::cmd("DEL").arg(&old).query::<()>(con))?;
             moved += 1;
         }
@@ -433,8 +455,8 @@ impl RedisStore {
     }
 
     /// [`Store::save`] without the layout check.
-    fn write_record(&self, id: &SessionId, record: &Record) -> Result<()> {
-        let hex = store_hex(id);
+    fn write_record(&self, key: &StoreKey, record: &Record) -> Result<()> {
+        let hex = key.to_hex();
         let key = hash_key(&self.options.prefix, &hex);
         let mut call = self.save_script.prepare_invoke();
         call.key(&key)
@@ -501,20 +523,20 @@ impl RedisStore {
 }
 
 impl Store for RedisStore {
-    fn load(&self, id: &SessionId, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
         self.counters.count_load();
-        let record = self.load_any(id)?;
+        let record = self.load_any(key)?;
         Ok(record.filter(|r| !r.is_expired(now)))
     }
 
-    fn save(&self, id: &SessionId, record: &Record) -> Result<()> {
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
         self.check_layout()?;
-        self.write_record(id, record)
+        self.write_record(key, record)
     }
 
-    fn delete(&self, id: &SessionId) -> Result<bool> {
+    fn delete(&self, key: &StoreKey) -> Result<bool> {
         self.check_layout()?;
-        let hex = store_hex(id);
+        let hex = key.to_hex();
         let key = hash_key(&self.options.prefix, &hex);
         let mut call = self.delete_script.prepare_invoke();
         call.key(&key)
@@ -549,9 +571,9 @@ impl Store for RedisStore {
         &self.counters
     }
 
-    fn commit(&self, id: &SessionId, update: &Update<'_>) -> Result<CommitOutcome> {
+    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
         self.check_layout()?;
-        let hex = store_hex(id);
+        let hex = key.to_hex();
         let key = hash_key(&self.options.prefix, &hex);
         let changes = update.changes;
         let removed: Vec<Vec<u8>> = changes
@@ -590,6 +612,10 @@ impl Store for RedisStore {
                 CommitOutcome::Stored { merged }
             }
             Some("notfound") => CommitOutcome::NotFound,
+            Some("version") => {
+                check_version(reply.get(1).map(String::as_bytes))?;
+                return Err(self.corrupt("m:v is not a format version".into()));
+            }
             _ => return Err(self.corrupt("metadata fields missing or malformed".into())),
         };
         self.counters.count_commit(outcome);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use spysession_core::{Error, RawStore, Result, SessionId};
+use spysession_core::{Error, RawStore, Result, StoreKey};
 
 /// A clock tests move by hand: expiry is exact and nothing sleeps.
 #[derive(Clone)]
@@ -35,7 +35,7 @@ impl TestClock {
 /// A custom store as a Python or C user would write one: a map of bytes.
 #[derive(Default)]
 pub struct MapStore {
-    pub records: Mutex<HashMap<SessionId, (Vec<u8>, f64)>>,
+    pub records: Mutex<HashMap<StoreKey, (Vec<u8>, f64)>>,
     pub fail: std::sync::atomic::AtomicBool,
 }
 
@@ -50,20 +50,20 @@ impl MapStore {
 }
 
 impl RawStore for MapStore {
-    fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>> {
+    fn load(&self, key: &StoreKey) -> Result<Option<Vec<u8>>> {
         self.check()?;
-        Ok(self.records.lock().get(id).map(|(b, _)| b.clone()))
+        Ok(self.records.lock().get(key).map(|(b, _)| b.clone()))
     }
-    fn save(&self, id: &SessionId, record: &[u8], expires_at: f64) -> Result<()> {
+    fn save(&self, key: &StoreKey, record: &[u8], expires_at: f64) -> Result<()> {
         self.check()?;
         self.records
             .lock()
-            .insert(*id, (record.to_vec(), expires_at));
+            .insert(*key, (record.to_vec(), expires_at));
         Ok(())
     }
-    fn delete(&self, id: &SessionId) -> Result<()> {
+    fn delete(&self, key: &StoreKey) -> Result<()> {
         self.check()?;
-        self.records.lock().remove(id);
+        self.records.lock().remove(key);
         Ok(())
     }
     fn clean(&self, now: f64) -> Result<u64> {
@@ -116,27 +116,27 @@ macro_rules! store_suite {
             #[test]
             fn save_load_delete() {
                 let (store, _g) = make();
-                let id = SessionId::generate();
-                assert_eq!(store.load(&id, 100.0).unwrap(), None);
+                let key = SessionId::generate().store_key();
+                assert_eq!(store.load(&key, 100.0).unwrap(), None);
                 let r = record(
                     100.0,
                     200.0,
                     &[("a", Value::Int(1)), ("b", Value::Str("x".into()))],
                 );
-                store.save(&id, &r).unwrap();
-                assert_eq!(store.load(&id, 150.0).unwrap(), Some(r));
-                assert!(store.delete(&id).unwrap());
-                assert_eq!(store.load(&id, 150.0).unwrap(), None);
+                store.save(&key, &r).unwrap();
+                assert_eq!(store.load(&key, 150.0).unwrap(), Some(r));
+                assert!(store.delete(&key).unwrap());
+                assert_eq!(store.load(&key, 150.0).unwrap(), None);
             }
 
             #[test]
             fn expired_records_are_never_returned() {
                 let (store, _g) = make();
-                let id = SessionId::generate();
-                store.save(&id, &record(100.0, 200.0, &[])).unwrap();
-                assert!(store.load(&id, 199.999).unwrap().is_some());
+                let key = SessionId::generate().store_key();
+                store.save(&key, &record(100.0, 200.0, &[])).unwrap();
+                assert!(store.load(&key, 199.999).unwrap().is_some());
                 assert_eq!(
-                    store.load(&id, 200.0).unwrap(),
+                    store.load(&key, 200.0).unwrap(),
                     None,
                     "now >= expires_at is expired"
                 );
@@ -145,11 +145,11 @@ macro_rules! store_suite {
             #[test]
             fn clean_removes_exactly_the_expired() {
                 let (store, _g) = make();
-                let ids: Vec<_> = (0..50).map(|_| SessionId::generate()).collect();
-                for (i, id) in ids.iter().enumerate() {
+                let keys: Vec<_> = (0..50).map(|_| SessionId::generate().store_key()).collect();
+                for (i, key) in keys.iter().enumerate() {
                     store
                         .save(
-                            id,
+                            key,
                             &record(0.0, 100.0 + i as f64, &[("i", Value::Int(i as i64))]),
                         )
                         .unwrap();
@@ -160,8 +160,8 @@ macro_rules! store_suite {
                     20,
                     "expires 100..=119 are expired at 119"
                 );
-                for (i, id) in ids.iter().enumerate() {
-                    let present = store.load(id, 0.0).unwrap().is_some();
+                for (i, key) in keys.iter().enumerate() {
+                    let present = store.load(key, 0.0).unwrap().is_some();
                     assert_eq!(present, i >= 20, "record {i}");
                 }
                 if $len {
@@ -174,25 +174,25 @@ macro_rules! store_suite {
             #[test]
             fn a_rewritten_expiry_is_honoured_by_clean() {
                 let (store, _g) = make();
-                let id = SessionId::generate();
-                store.save(&id, &record(0.0, 100.0, &[])).unwrap();
-                store.save(&id, &record(0.0, 300.0, &[])).unwrap();
+                let key = SessionId::generate().store_key();
+                store.save(&key, &record(0.0, 100.0, &[])).unwrap();
+                store.save(&key, &record(0.0, 300.0, &[])).unwrap();
                 assert_eq!(
                     store.clean(200.0).unwrap(),
                     0,
                     "the old expiry no longer counts"
                 );
-                assert!(store.load(&id, 200.0).unwrap().is_some());
+                assert!(store.load(&key, 200.0).unwrap().is_some());
                 assert_eq!(store.clean(300.0).unwrap(), 1);
             }
 
             #[test]
             fn commit_merges_different_keys() {
                 let (store, _g) = make();
-                let id = SessionId::generate();
+                let key = SessionId::generate().store_key();
                 store
                     .save(
-                        &id,
+                        &key,
                         &record(0.0, 1000.0, &[("a", Value::Int(0)), ("b", Value::Int(0))]),
                     )
                     .unwrap();
@@ -210,14 +210,14 @@ macro_rules! store_suite {
                     ..update(&second, 11.0, 1011.0, false)
                 };
                 assert_eq!(
-                    store.commit(&id, &u1).unwrap(),
+                    store.commit(&key, &u1).unwrap(),
                     CommitOutcome::Stored { merged: false }
                 );
                 assert_eq!(
-                    store.commit(&id, &u2).unwrap(),
+                    store.commit(&key, &u2).unwrap(),
                     CommitOutcome::Stored { merged: true }
                 );
-                let r = store.load(&id, 20.0).unwrap().unwrap();
+                let r = store.load(&key, 20.0).unwrap().unwrap();
                 assert_eq!(r.data.get("a"), Some(&Value::Int(1)));
                 assert_eq!(r.data.get("b"), Some(&Value::Int(2)));
                 assert_eq!(r.expires_at, 1011.0);
@@ -229,28 +229,30 @@ macro_rules! store_suite {
             #[test]
             fn commit_never_resurrects() {
                 let (store, _g) = make();
-                let id = SessionId::generate();
+                let key = SessionId::generate().store_key();
                 let mut c = Changes::default();
                 c.set("k", Value::Bool(true));
                 assert_eq!(
-                    store.commit(&id, &update(&c, 0.0, 100.0, false)).unwrap(),
+                    store.commit(&key, &update(&c, 0.0, 100.0, false)).unwrap(),
                     CommitOutcome::NotFound
                 );
-                assert_eq!(store.load(&id, 0.0).unwrap(), None);
-                store.save(&id, &record(0.0, 100.0, &[])).unwrap();
+                assert_eq!(store.load(&key, 0.0).unwrap(), None);
+                store.save(&key, &record(0.0, 100.0, &[])).unwrap();
                 assert_eq!(
-                    store.commit(&id, &update(&c, 100.0, 200.0, false)).unwrap(),
+                    store
+                        .commit(&key, &update(&c, 100.0, 200.0, false))
+                        .unwrap(),
                     CommitOutcome::NotFound,
                     "expired"
                 );
-                assert_eq!(store.load(&id, 100.0).unwrap(), None);
+                assert_eq!(store.load(&key, 100.0).unwrap(), None);
                 assert_eq!(store.stats().dropped, 2);
                 assert!(matches!(
-                    store.commit(&id, &update(&c, 100.0, 200.0, true)).unwrap(),
+                    store.commit(&key, &update(&c, 100.0, 200.0, true)).unwrap(),
                     CommitOutcome::Stored { .. }
                 ));
                 assert_eq!(
-                    store.load(&id, 150.0).unwrap().unwrap().data.get("k"),
+                    store.load(&key, 150.0).unwrap().unwrap().data.get("k"),
                     Some(&Value::Bool(true))
                 );
             }
@@ -258,17 +260,17 @@ macro_rules! store_suite {
             #[test]
             fn stats_count_loads() {
                 let (store, _g) = make();
-                let id = SessionId::generate();
-                store.load(&id, 0.0).unwrap();
-                store.load(&id, 0.0).unwrap();
+                let key = SessionId::generate().store_key();
+                store.load(&key, 0.0).unwrap();
+                store.load(&key, 0.0).unwrap();
                 assert_eq!(store.stats().loads, 2);
             }
 
             #[test]
             fn commits_from_many_threads_on_different_keys_all_survive() {
                 let (store, _g) = make();
-                let id = SessionId::generate();
-                store.save(&id, &record(0.0, 1e12, &[])).unwrap();
+                let key = SessionId::generate().store_key();
+                store.save(&key, &record(0.0, 1e12, &[])).unwrap();
                 std::thread::scope(|s| {
                     for t in 0..4 {
                         let store = &store;
@@ -276,12 +278,12 @@ macro_rules! store_suite {
                             for i in 0..50 {
                                 let mut c = Changes::default();
                                 c.set(format!("t{t}"), Value::Int(i));
-                                store.commit(&id, &update(&c, 1.0, 1e12, false)).unwrap();
+                                store.commit(&key, &update(&c, 1.0, 1e12, false)).unwrap();
                             }
                         });
                     }
                 });
-                let r = store.load(&id, 2.0).unwrap().unwrap();
+                let r = store.load(&key, 2.0).unwrap().unwrap();
                 for t in 0..4 {
                     assert_eq!(
                         r.data.get(&format!("t{t}")),

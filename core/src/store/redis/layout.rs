@@ -75,7 +75,8 @@ pub(super) fn marker_key(prefix: &str) -> String {
 /// record), 4 create ("1"/"0"), 5 clear ("1"/"0"), 6 TTL in ms, 7 format
 /// version, 8 the store key (set member), 9 number of removed fields, then
 /// the removed fields, then (field, value) pairs to set.
-/// Returns {"stored", accessed before this commit}, {"notfound"} or {"corrupt"}.
+/// Returns {"stored", accessed before this commit}, {"notfound"},
+/// {"version", m:v} (a hash of another format version) or {"corrupt"}.
 pub(super) const COMMIT_LUA: &str = r"
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
@@ -84,6 +85,7 @@ local created = ARGV[3]
 if redis.call('EXISTS', key) == 1 then
   local meta = redis.call('HMGET', key, 'm:v', 'm:expires', 'm:accessed', 'm:created')
   local expires = tonumber(meta[2])
+  if meta[1] and meta[1] ~= ARGV[7] then return {'version', meta[1]} end
   if meta[1] ~= ARGV[7] or expires == nil or not meta[3] or not meta[4] then
     return {'corrupt'}
   end
@@ -283,7 +285,7 @@ mod tests {
     #[test]
     fn decode_refuses_foreign_fields_and_bad_versions() {
         let mut fields = BTreeMap::new();
-        fields.insert(b"m:v".to_vec(), b"1".to_vec());
+        fields.insert(b"m:v".to_vec(), FORMAT_VERSION.to_string().into_bytes());
         fields.insert(b"m:created".to_vec(), b"1".to_vec());
         fields.insert(b"m:accessed".to_vec(), b"2".to_vec());
         fields.insert(b"m:expires".to_vec(), b"3".to_vec());
@@ -294,9 +296,11 @@ mod tests {
         let mut other = fields.clone();
         other.insert(b"x".to_vec(), b"1".to_vec());
         assert!(decode_hash(other).is_err());
-        let mut v2 = fields.clone();
-        v2.insert(b"m:v".to_vec(), b"2".to_vec());
-        assert!(decode_hash(v2).is_err());
+        for version in [b"1".as_slice(), b"3", b"x"] {
+            let mut other = fields.clone();
+            other.insert(b"m:v".to_vec(), version.to_vec());
+            assert!(decode_hash(other).is_err());
+        }
         let mut missing = fields;
         missing.remove(b"m:expires".as_slice());
         assert!(decode_hash(missing).is_err());
