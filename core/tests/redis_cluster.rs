@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use redis_harness::cluster::Cluster;
-use spysession_core::{Data, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey, StoreUrl};
+use spysession_core::{
+    Data, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey, StoreUrl,
+};
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 /// Held shared by every test, and alone by the one that counts commands
@@ -167,7 +169,9 @@ fn clean_costs_what_expired_not_what_is_stored() {
 fn list_and_len_come_from_the_expiry_sets() {
     let _shared = COUNTING.read();
     let store = store(2);
-    let ids: Vec<StoreKey> = (0..40).map(|_| StoreKey::of(&SessionId::generate())).collect();
+    let ids: Vec<StoreKey> = (0..40)
+        .map(|_| StoreKey::of(&SessionId::generate()))
+        .collect();
     for (i, id) in ids.iter().enumerate() {
         store
             .save(id, &Record::new(100.0, 200.0 + i as f64, Data::new()))
@@ -192,7 +196,9 @@ fn a_store_url_opens_the_cluster_store() {
     let prefix = redis_harness::unique_prefix("u");
     let url = format!("{}?prefix={prefix}", cluster().url());
     let store = StoreUrl::parse(&url).unwrap().open().unwrap();
-    let ids: Vec<StoreKey> = (0..20).map(|_| StoreKey::of(&SessionId::generate())).collect();
+    let ids: Vec<StoreKey> = (0..20)
+        .map(|_| StoreKey::of(&SessionId::generate()))
+        .collect();
     for id in &ids {
         store
             .save(id, &Record::new(100.0, 200.0, Data::new()))

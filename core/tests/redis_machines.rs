@@ -493,7 +493,10 @@ fn the_0_1_layout_is_refused_by_name_and_migrated_once() {
 
     assert_eq!(store.migrate_v01().unwrap(), 3);
     for (i, id) in ids.iter().enumerate() {
-        let r = store.load(&StoreKey::of(id), T0).unwrap().expect("migrated");
+        let r = store
+            .load(&StoreKey::of(id), T0)
+            .unwrap()
+            .expect("migrated");
         assert_eq!(r.data.get("n"), Some(&Value::Int(i as i64)));
         assert_eq!(r.expires_at, T0 + 60.0);
         let old: bool = redis::cmd("EXISTS")

@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use redis_harness::sentinel::SentinelSet;
-use spysession_core::{Data, Error, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey, StoreUrl};
+use spysession_core::{
+    Data, Error, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey, StoreUrl,
+};
 
 static SET: OnceLock<SentinelSet> = OnceLock::new();
 
