@@ -1,4 +1,4 @@
-# Benchmarks (issue 6): `make bench` runs the criterion benchmarks of the core,
+# Benchmarks: `make bench` runs the criterion benchmarks of the core,
 # then the Python benchmark beside its peers, which rewrites bench/RESULTS.md
 # and bench/results.png. Not part of `make test`: numbers come from benchmarks.
 #
@@ -46,7 +46,7 @@ bench-venv: $(BENCH_DEPS_STAMP) python-venv
 bench-python: bench-venv redis-server-installed
 	$(BENCH_VPY) bench/python_stores.py $(BENCH_ARGS)
 
-# The HTTP benchmark (issue 15): real servers on loopback, wrk as the load;
+# The HTTP benchmark: real servers on loopback, wrk as the load;
 # rewrites bench/http/RESULTS.md and bench/http/results.png. Not in `make bench`
 # (it takes about 15 minutes) nor in `make test`. BENCH_HTTP_ARGS=--quick for
 # a short run. The C server's rows run when `make example-c-server` exists.

@@ -1,4 +1,4 @@
-# The quick-start demo (issue 5): a Spyce-style page counting visits through
+# The quick-start demo: a Spyce-style page counting visits through
 # Python, then through the C example, on one LMDB store in ./demo-data.
 # It builds what it needs (the Python extension into .venv, the C example).
 

@@ -1,4 +1,4 @@
-# Fuzzing with cargo fuzz / libFuzzer (issue 7, item 3). Not part of `make test`.
+# Fuzzing with cargo fuzz / libFuzzer (docs/reliability.md). Not part of `make test`.
 #
 #   make fuzz                      every target for FUZZ_SECONDS (default 60) each
 #   make fuzz FUZZ_TARGETS=session_id FUZZ_SECONDS=600

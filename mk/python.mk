@@ -1,4 +1,4 @@
-# Python package and tests (issue 4): a local .venv with maturin, pytest and
+# Python package and tests: a local .venv with maturin, pytest and
 # the test dependencies; the extension built (release) and installed into it;
 # pytest over tests/python. VENV, VPY and PYTHON come from the top Makefile.
 

@@ -1,4 +1,4 @@
-# RedisStore (issue 8): lints and tests with the features `redis` and
+# RedisStore: lints and tests with the features `redis` and
 # `redis-tls`, against real redis-servers (plain, unix socket, TLS) that the
 # tests start and stop themselves.
 #

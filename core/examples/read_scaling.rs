@@ -1,6 +1,6 @@
 //! Read-only throughput of one DbmStore from 1 and 2 processes: LMDB readers
 //! take no lock, so two processes should read nearly twice as fast as one
-//! (issue 6 target: at least 1.7x). Each process runs read-only request
+//! (the target in the README's Speed section: at least 1.7x). Each process runs read-only request
 //! cycles (begin with the cookie, read a key, commit without a write) for a
 //! fixed time and reports its count.
 //!

@@ -16,12 +16,15 @@ use std::fmt;
 pub enum Error {
     /// A file-system or operating-system error.
     Io(std::io::Error),
-    /// An error reported by LMDB.
+    /// An error reported by LMDB, the store's damage included (`Corrupted`,
+    /// `PageNotFound`): never answered with a fresh session.
     Lmdb(lmdb::Error),
     /// The store has no room left (LMDB `MDB_MAP_FULL`, or a custom store said so).
     StoreFull,
-    /// A stored record could not be decoded.
-    Corrupt(String),
+    /// A stored record could not be decoded; the cause says where and why
+    /// (a [`crate::DecodeError`] from the record reader, an ext value's
+    /// error, LMDB's report of a damaged file...).
+    Corrupt(Box<dyn std::error::Error + Send + Sync>),
     /// A string that should be a session id is not 32 lowercase hex characters.
     InvalidId,
     /// A string that should be a store key is not 32 lowercase hex characters.
@@ -64,6 +67,18 @@ impl Error {
     }
 }
 
+impl Error {
+    /// True when LMDB reports that the store's files are damaged
+    /// (`Corrupted`, `PageNotFound`, `Invalid`): the C API answers
+    /// `SPS_CORRUPT` rather than `SPS_IO`.
+    pub fn is_store_damage(&self) -> bool {
+        matches!(
+            self,
+            Error::Lmdb(lmdb::Error::Corrupted | lmdb::Error::PageNotFound | lmdb::Error::Invalid)
+        )
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -97,7 +112,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io(e) => Some(e),
             Error::Lmdb(e) => Some(e),
-            Error::Custom(e) => Some(e.as_ref()),
+            Error::Custom(e) | Error::Corrupt(e) => Some(e.as_ref()),
             _ => None,
         }
     }
@@ -111,11 +126,11 @@ impl From<std::io::Error> for Error {
 
 impl From<lmdb::Error> for Error {
     fn from(e: lmdb::Error) -> Self {
+        // LMDB's own corruption reports (Corrupted, PageNotFound, ...) stay
+        // `Lmdb`: a damaged store is an error for the caller to see, never
+        // `Corrupt`, which means one undecodable record (a fresh session).
         match e {
             lmdb::Error::MapFull => Error::StoreFull,
-            lmdb::Error::Corrupted | lmdb::Error::PageNotFound => {
-                Error::Corrupt(format!("LMDB reports {e}"))
-            }
             other => Error::Lmdb(other),
         }
     }

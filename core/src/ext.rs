@@ -218,7 +218,7 @@ impl std::error::Error for ExtError {}
 
 impl From<ExtError> for crate::Error {
     fn from(e: ExtError) -> Self {
-        crate::Error::Corrupt(e.to_string())
+        crate::Error::Corrupt(Box::new(e))
     }
 }
 

@@ -29,10 +29,10 @@ pub use crate::data::{CompactString, Data};
 /// | 3 | expires at, Unix seconds; expired when `now >= expires_at` | float 64 |
 /// | 4 | data | map of str to value (see [`Value`]) |
 ///
-/// A reader must refuse any other format version. (This decoder is
-/// lenient in two ways that lose nothing: it also takes the record as a map
-/// keyed by field name, and integers where floats are documented; what it
-/// writes is always the array above.)
+/// A reader must refuse any other format version. (This one, in
+/// `reader.rs`, also takes the other encodings of the same values that a
+/// MessagePack writer may choose: wider lengths, integers where times are
+/// floats; what it writes is always the array above.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Format version byte ([`FORMAT_VERSION`]).
@@ -78,64 +78,41 @@ impl Record {
         rmp_serde::encode::write(out, self).expect("a Record always encodes");
     }
 
-    /// The expiry of an encoded record read straight from its fixed-layout
-    /// header (array of 5, this format version, three float 64s), without decoding the
-    /// data: clean and index maintenance need nothing else. `None` when the
-    /// bytes do not have that exact layout (use [`Record::decode`] then).
-    pub fn peek_expires_at(bytes: &[u8]) -> Option<f64> {
-        const F64: u8 = 0xcb;
-        if bytes.len() < 29 || bytes[0] != 0x95 || bytes[1] != FORMAT_VERSION {
-            return None;
-        }
-        if bytes[2] != F64 || bytes[11] != F64 || bytes[20] != F64 {
-            return None;
-        }
-        let raw: [u8; 8] = bytes[21..29].try_into().ok()?;
-        Some(f64::from_be_bytes(raw))
+    /// The expiry of an encoded record, read from its header alone (clean
+    /// and the expiry index need nothing else; the data is not checked).
+    pub fn read_expires_at(bytes: &[u8]) -> Result<f64> {
+        Ok(crate::reader::read_expires_at(bytes)?)
     }
 
-    /// Decodes a record, refusing trailing bytes, other format versions and
-    /// non-numeric times (see [`Record`] for what else it accepts).
+    /// Decodes a record, refusing other format versions, trailing bytes and
+    /// times that are not numbers; the error says where and why
+    /// ([`crate::DecodeError`] as the cause of [`Error::Corrupt`]).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        match crate::fast_decode::decode_record(bytes) {
-            Some(record) => Ok(record),
-            None => Self::decode_with_serde(bytes),
-        }
+        Ok(crate::reader::read_record(bytes)?)
     }
 
-    /// How deep [`Record::decode_direct`] reads: values nested up to this
-    /// many containers deep; deeper ones it leaves to serde.
-    #[doc(hidden)]
-    pub const DIRECT_MAX_DEPTH: usize = crate::fast_decode::MAX_DEPTH;
-
-    /// The direct reader alone: the record when `bytes` have exactly the
-    /// layout this version writes, `None` when it leaves them to serde.
-    /// (Public so tests can check that the fast path itself reads what the
-    /// engine writes, not only that `decode`'s answer matches a fallback
-    /// that would give it anyway.)
-    #[doc(hidden)]
-    pub fn decode_direct(bytes: &[u8]) -> Option<Self> {
-        crate::fast_decode::decode_record(bytes)
-    }
-
-    /// The general decoder: every form [`Record::decode`] accepts, and the
-    /// reason when it refuses. (Public so tests can hold `decode`'s fast
-    /// path to it.)
+    /// serde's reading of `bytes`: the oracle the tests and fuzz targets
+    /// hold [`Record::decode`] to (whatever `decode` takes, serde reads the
+    /// same), never used by the engine. It is more lenient (it also takes
+    /// the record as a map keyed by field name).
     #[doc(hidden)]
     pub fn decode_with_serde(bytes: &[u8]) -> Result<Self> {
         // Reading from the slice itself: strings are copied once, into
         // their String, instead of first into a scratch buffer (what the
         // io::Read path does, and half the cost of a decode).
         let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
-        let record = Record::deserialize(&mut de).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let record = Record::deserialize(&mut de).map_err(|e| Error::Corrupt(Box::new(e)))?;
         if !at_end(&mut de) {
             return Err(Error::Corrupt("trailing bytes after the record".into()));
         }
         if record.version != FORMAT_VERSION {
-            return Err(Error::Corrupt(format!(
-                "record format version {} (this build reads {FORMAT_VERSION})",
-                record.version
-            )));
+            return Err(Error::Corrupt(
+                format!(
+                    "record format version {} (this build reads {FORMAT_VERSION})",
+                    record.version
+                )
+                .into(),
+            ));
         }
         if !(record.created.is_finite()
             && record.accessed.is_finite()
@@ -326,11 +303,84 @@ mod tests {
     }
 
     #[test]
-    fn peeked_expiry_matches_the_decoded_one() {
+    fn the_header_alone_gives_the_expiry() {
         let r = record();
-        assert_eq!(Record::peek_expires_at(&r.encode()), Some(r.expires_at));
-        assert_eq!(Record::peek_expires_at(b"garbage"), None);
-        assert_eq!(Record::peek_expires_at(&r.encode()[..20]), None);
+        assert_eq!(Record::read_expires_at(&r.encode()).unwrap(), r.expires_at);
+        assert!(Record::read_expires_at(b"garbage").is_err());
+        assert!(Record::read_expires_at(&r.encode()[..20]).is_err());
+    }
+
+    /// The error says what and where, as a `DecodeError` kept as the cause.
+    fn decode_error(bytes: &[u8]) -> crate::DecodeError {
+        match Record::decode(bytes) {
+            Err(Error::Corrupt(cause)) => *cause.downcast::<crate::DecodeError>().unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn decoding_errors_keep_their_cause() {
+        use crate::DecodeErrorKind as Kind;
+        let mut bytes = record().encode();
+        bytes[1] = 9;
+        assert_eq!(decode_error(&bytes).kind, Kind::Version(9));
+        let e = decode_error(b"garbage");
+        assert_eq!(
+            (e.at, e.kind),
+            (
+                0,
+                Kind::Marker {
+                    byte: b'g',
+                    expected: "a record array"
+                }
+            )
+        );
+        let mut long = record().encode();
+        long.push(0);
+        assert_eq!(decode_error(&long).kind, Kind::Trailing);
+        let mut bad = record().encode();
+        let name = bad.windows(3).position(|w| w == b"ada").unwrap();
+        bad[name] = 0xff;
+        let e = decode_error(&bad);
+        assert!(matches!(e.kind, Kind::Utf8(_)) && e.at == name, "{e:?}");
+        assert!(std::error::Error::source(&Record::decode(&bad).unwrap_err()).is_some());
+    }
+
+    #[test]
+    fn other_encodings_of_the_same_record_are_read() {
+        // An integer expiry and an array16 header, as another writer may write.
+        let mut bytes = vec![0xdc, 0x00, 0x05, FORMAT_VERSION];
+        bytes.extend_from_slice(&[0xcd, 0x03, 0xe8, 0xcd, 0x03, 0xe8, 0xcd, 0x07, 0xd0]);
+        bytes.extend_from_slice(&[0x81, 0xa1, b'k', 0x07]);
+        let r = Record::decode(&bytes).unwrap();
+        assert_eq!(
+            (r.created, r.accessed, r.expires_at),
+            (1000.0, 1000.0, 2000.0)
+        );
+        assert_eq!(r.data.get("k"), Some(&Value::Int(7)));
+        assert_eq!(
+            Record::decode_with_serde(&bytes).unwrap(),
+            r,
+            "serde reads it the same"
+        );
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let mut deep = record();
+        let mut v = Value::Nil;
+        for _ in 0..crate::MAX_DEPTH {
+            v = Value::List(vec![v]);
+        }
+        deep.data.insert("deep", v.clone());
+        assert_eq!(
+            Record::decode(&deep.encode()).unwrap(),
+            deep,
+            "MAX_DEPTH is read"
+        );
+        deep.data.insert("deep", Value::List(vec![v]));
+        let e = decode_error(&deep.encode());
+        assert_eq!(e.kind, crate::DecodeErrorKind::TooDeep);
     }
 
     #[test]

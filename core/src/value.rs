@@ -66,18 +66,10 @@ impl Value {
         rmp_serde::to_vec(self).expect("a Value always encodes")
     }
 
-    /// Decodes one MessagePack value; trailing bytes are an error.
+    /// Decodes one MessagePack value (with the record reader); trailing
+    /// bytes are an error.
     pub fn from_msgpack(bytes: &[u8]) -> crate::Result<Self> {
-        let mut de = rmp_serde::Deserializer::new(bytes);
-        let value = Value::deserialize(&mut de)
-            .map_err(|e| crate::Error::Corrupt(format!("bad MessagePack value: {e}")))?;
-        if de.get_ref().is_empty() {
-            Ok(value)
-        } else {
-            Err(crate::Error::Corrupt(
-                "trailing bytes after MessagePack value".into(),
-            ))
-        }
+        Ok(crate::reader::read_value(bytes)?)
     }
 }
 

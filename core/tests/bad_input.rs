@@ -1,10 +1,11 @@
-//! The bad-input table (issue 7): each row is hostile or broken input; each
+//! The bad-input table (docs/reliability.md): each row is hostile or broken input; each
 //! gets the documented error or a fresh session, and nothing stored is lost.
 
 mod common;
 
 use std::sync::Arc;
 
+use common::web::{commit_for_cookie, cookie_pair};
 use spysession_core::*;
 
 struct Site {
@@ -26,15 +27,7 @@ fn site(options: Options) -> Site {
         })
         .unwrap();
     s.set("precious", Value::Str("data".into()));
-    let keeper = s
-        .commit()
-        .unwrap()
-        .set_cookie
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let keeper = commit_for_cookie(&mut s);
     Site {
         store,
         manager,
@@ -170,15 +163,7 @@ fn an_expired_id_gives_a_fresh_session() {
     .unwrap();
     let mut s = m.begin(&Request::default()).unwrap();
     s.set("k", Value::Int(1));
-    let c = s
-        .commit()
-        .unwrap()
-        .set_cookie
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let c = commit_for_cookie(&mut s);
     clock.advance(10.0);
     let again = m.begin(&cookie(c.as_bytes())).unwrap();
     assert!(again.is_new());
@@ -205,7 +190,7 @@ fn a_full_map_is_store_full_and_loses_nothing() {
         let mut s = m.begin(&Request::default()).unwrap();
         s.set("blob", Value::Bytes(vec![7; 2000]));
         match s.commit() {
-            Ok(r) => kept.push(r.set_cookie.unwrap().split(';').next().unwrap().to_string()),
+            Ok(r) => kept.push(cookie_pair(&r.set_cookie.unwrap())),
             Err(e) => break e,
         }
         assert!(kept.len() < 10_000, "the map never filled");

@@ -3,9 +3,11 @@
 //! consistent, and the next clean finishes the work. The test binary re-runs
 //! itself as the cleaning process.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+mod common;
 
+use std::io::{BufRead, BufReader, Write};
+
+use common::child::{assert_index_matches, child, role};
 use spysession_core::*;
 
 const ROUNDS: usize = 4;
@@ -34,14 +36,13 @@ fn record(expires_at: f64) -> Record {
 
 #[test]
 fn a_clean_killed_mid_way_loses_nothing_and_is_finished_by_the_next() {
-    if let Ok(dir) = std::env::var("SPS_CLEAN_CRASH_DIR") {
+    if let Some([dir]) = role(["SPS_CLEAN_CRASH_DIR"]) {
         cleaner(&dir);
     }
     let dir = tempfile::tempdir().unwrap();
     let mut live = Vec::new();
     let mut due_total = 0u64;
     let mut removed_total = 0u64;
-    let exe = std::env::current_exe().unwrap();
     for round in 0..ROUNDS {
         {
             // More due records and live ones beside them, written without
@@ -62,13 +63,8 @@ fn a_clean_killed_mid_way_loses_nothing_and_is_finished_by_the_next() {
                 }
             }
         }
-        let mut child = Command::new(&exe)
-            .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
-            .env("SPS_CLEAN_CRASH_DIR", dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let role = [("SPS_CLEAN_CRASH_DIR", dir.path().display().to_string())];
+        let mut child = child(TEST_NAME, &role).spawn().unwrap();
         // Wait for a varying number of finished batches, then kill it: it
         // is inside a later batch, between two, or done.
         let want = 1 + round % 3;
@@ -98,12 +94,7 @@ fn a_clean_killed_mid_way_loses_nothing_and_is_finished_by_the_next() {
                 .expect("a live record survives");
             assert_eq!(r.expires_at, *expires);
         }
-        // The index matches the records one to one.
-        let index = store.list().unwrap();
-        assert_eq!(index.len() as u64, store.len().unwrap());
-        for (id, expires) in &index {
-            assert_eq!(store.load_any(id).unwrap().unwrap().expires_at, *expires);
-        }
+        assert_index_matches(&store);
     }
     // The next clean finishes the work, and leaves exactly the live records.
     let store = DbmStore::open(dir.path()).unwrap();

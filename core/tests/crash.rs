@@ -3,26 +3,32 @@
 //! the store keeps accepting writes. The test binary re-runs itself as the
 //! writers.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use common::child::{assert_index_matches, child, role};
+use common::web::{commit_for_cookie, request};
 use spysession_core::*;
 
 const ROUNDS: usize = 8;
 const WRITERS: usize = 3;
 const TEST_NAME: &str = "writers_killed_mid_write_lose_no_committed_change";
+/// A writer's role: the store directory, the cookie, its number, its first i.
+const ROLE: [&str; 4] = [
+    "SPS_CRASH_DIR",
+    "SPS_CRASH_COOKIE",
+    "SPS_CRASH_N",
+    "SPS_CRASH_START",
+];
 
 /// A writer: commits `writerN = i` for i = 1, 2, ... forever, printing each
 /// i once its commit returned (durable: fsynced).
 fn writer(dir: &str, cookie: &str, n: usize, start: i64) -> ! {
     let store = Arc::new(DbmStore::open(dir).unwrap());
     let manager = SessionManager::new(store, Options::default()).unwrap();
-    let request = Request {
-        cookie: Some(cookie.as_bytes()),
-        path: "/",
-        ..Default::default()
-    };
+    let request = request(cookie);
     let mut out = std::io::stdout().lock();
     for i in start.. {
         let mut s = manager.begin(&request).unwrap();
@@ -46,12 +52,7 @@ fn writer(dir: &str, cookie: &str, n: usize, start: i64) -> ! {
 
 #[test]
 fn writers_killed_mid_write_lose_no_committed_change() {
-    if let (Ok(dir), Ok(cookie), Ok(n), Ok(start)) = (
-        std::env::var("SPS_CRASH_DIR"),
-        std::env::var("SPS_CRASH_COOKIE"),
-        std::env::var("SPS_CRASH_N"),
-        std::env::var("SPS_CRASH_START"),
-    ) {
+    if let Some([dir, cookie, n, start]) = role(ROLE) {
         writer(&dir, &cookie, n.parse().unwrap(), start.parse().unwrap());
     }
     let dir = tempfile::tempdir().unwrap();
@@ -64,28 +65,21 @@ fn writers_killed_mid_write_lose_no_committed_change() {
         })
         .unwrap();
     s.set("shared", Value::Bool(true));
-    let set_cookie = s.commit().unwrap().set_cookie.unwrap();
-    let cookie = set_cookie.split(';').next().unwrap().to_string();
-    let request = Request {
-        cookie: Some(cookie.as_bytes()),
-        path: "/",
-        ..Default::default()
-    };
+    let cookie = commit_for_cookie(&mut s);
+    let request = request(&cookie);
 
-    let exe = std::env::current_exe().unwrap();
     let mut confirmed = [0i64; WRITERS];
     let mut kills = 0;
     for round in 0..ROUNDS {
         let mut children: Vec<_> = (0..WRITERS)
             .map(|n| {
-                Command::new(&exe)
-                    .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
-                    .env("SPS_CRASH_DIR", dir.path())
-                    .env("SPS_CRASH_COOKIE", &cookie)
-                    .env("SPS_CRASH_N", n.to_string())
-                    .env("SPS_CRASH_START", (confirmed[n] + 1).to_string())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::null())
+                let role = [
+                    dir.path().display().to_string(),
+                    cookie.clone(),
+                    n.to_string(),
+                    (confirmed[n] + 1).to_string(),
+                ];
+                child(TEST_NAME, &ROLE.into_iter().zip(role).collect::<Vec<_>>())
                     .spawn()
                     .unwrap()
             })
@@ -120,17 +114,7 @@ fn writers_killed_mid_write_lose_no_committed_change() {
     }
     assert_eq!(kills, ROUNDS * WRITERS);
 
-    // The expiry index matches the records one to one.
-    let index = store.list().unwrap();
-    assert_eq!(index.len() as u64, store.len().unwrap());
-    let now = system_now();
-    for (id, expires) in &index {
-        let record = store
-            .load(id, now)
-            .unwrap()
-            .expect("indexed record present");
-        assert_eq!(record.expires_at, *expires);
-    }
+    assert_index_matches(&store);
     // And the store still takes writes.
     let mut s = manager.begin(&request).unwrap();
     s.set("after", Value::Int(1));

@@ -3,9 +3,13 @@
 //! and removes only the expired records. The test re-runs its own binary as
 //! the workers.
 
-use std::process::Command;
+mod common;
+
+use std::process::Stdio;
 use std::sync::Arc;
 
+use common::child::{child, role};
+use common::web::{commit_for_cookie, request};
 use spysession_core::*;
 
 const WORKERS: usize = 4;
@@ -13,14 +17,8 @@ const THREADS: usize = 4;
 const COMMITS: i64 = 150;
 const EXPIRED: usize = 3000;
 const TEST_NAME: &str = "processes_commit_to_one_dbm_store_without_losing_a_change";
-
-fn begin_request(cookie: &str) -> Request<'_> {
-    Request {
-        cookie: Some(cookie.as_bytes()),
-        path: "/",
-        ..Default::default()
-    }
-}
+/// A worker's role: the store directory, the cookie, its number.
+const ROLE: [&str; 3] = ["SPS_WORKER_DIR", "SPS_WORKER_COOKIE", "SPS_WORKER_N"];
 
 /// One worker process: THREADS threads, each committing its own key
 /// COMMITS times to the shared session.
@@ -48,7 +46,7 @@ fn worker(dir: &str, cookie: &str, n: usize) {
             let manager = &manager;
             scope.spawn(move || {
                 for i in 1..=COMMITS {
-                    let mut s = manager.begin(&begin_request(cookie)).unwrap();
+                    let mut s = manager.begin(&request(cookie)).unwrap();
                     assert!(!s.is_new(), "worker {n}.{t} lost the shared session");
                     s.set(format!("worker{n}.{t}"), Value::Int(i));
                     assert!(s.commit().unwrap().committed);
@@ -60,11 +58,7 @@ fn worker(dir: &str, cookie: &str, n: usize) {
 
 #[test]
 fn processes_commit_to_one_dbm_store_without_losing_a_change() {
-    if let (Ok(dir), Ok(cookie), Ok(n)) = (
-        std::env::var("SPS_WORKER_DIR"),
-        std::env::var("SPS_WORKER_COOKIE"),
-        std::env::var("SPS_WORKER_N"),
-    ) {
+    if let Some([dir, cookie, n]) = role(ROLE) {
         worker(&dir, &cookie, n.parse().unwrap());
         return;
     }
@@ -78,8 +72,7 @@ fn processes_commit_to_one_dbm_store_without_losing_a_change() {
         })
         .unwrap();
     s.set("owner", Value::Str("parent".into()));
-    let set_cookie = s.commit().unwrap().set_cookie.unwrap();
-    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let cookie = commit_for_cookie(&mut s);
     // Records that expired long ago, for the concurrent clean to remove.
     let expired: Vec<_> = (0..EXPIRED)
         .map(|_| SessionId::generate().store_key())
@@ -88,15 +81,15 @@ fn processes_commit_to_one_dbm_store_without_losing_a_change() {
         store.save(id, &Record::new(0.0, 1.0, Data::new())).unwrap();
     }
 
-    let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..WORKERS)
         .map(|n| {
-            Command::new(&exe)
-                .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
-                .env("SPS_WORKER_DIR", dir.path())
-                .env("SPS_WORKER_COOKIE", &cookie)
-                .env("SPS_WORKER_N", n.to_string())
-                .stdout(std::process::Stdio::null())
+            let role = [
+                dir.path().display().to_string(),
+                cookie.clone(),
+                n.to_string(),
+            ];
+            child(TEST_NAME, &ROLE.into_iter().zip(role).collect::<Vec<_>>())
+                .stdout(Stdio::null())
                 .spawn()
                 .unwrap()
         })
@@ -107,7 +100,7 @@ fn processes_commit_to_one_dbm_store_without_losing_a_change() {
         assert!(child.wait().unwrap().success(), "a worker failed");
     }
     assert_eq!(cleaned, EXPIRED as u64);
-    let s = manager.begin(&begin_request(&cookie)).unwrap();
+    let s = manager.begin(&request(&cookie)).unwrap();
     for n in 0..WORKERS {
         for t in 0..THREADS {
             assert_eq!(

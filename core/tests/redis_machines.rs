@@ -9,6 +9,7 @@ mod redis_harness;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::web::{cookie_pair, request};
 use common::TestClock;
 use redis_harness::RedisServer;
 use spysession_core::*;
@@ -33,14 +34,6 @@ fn raw(server: &RedisServer) -> redis::Connection {
         .unwrap()
 }
 
-fn request(cookie: &str) -> Request<'_> {
-    Request {
-        cookie: Some(cookie.as_bytes()),
-        path: "/",
-        ..Default::default()
-    }
-}
-
 #[test]
 fn two_machines_share_sessions_and_merge_their_changes() {
     let server = RedisServer::start();
@@ -54,7 +47,7 @@ fn two_machines_share_sessions_and_merge_their_changes() {
     let mut s = a.begin(&request("")).unwrap();
     s.set("user", Value::Str("ada".into()));
     let set_cookie = s.commit().unwrap().set_cookie.unwrap();
-    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let cookie = cookie_pair(&set_cookie);
 
     // The next request lands on the other machine and finds the session.
     let seen = b.begin(&request(&cookie)).unwrap();

@@ -1,10 +1,11 @@
-//! The behaviours of SPEC §2 and §3 through the manager, with an injected
+//! The behaviours of sessions and their options (README: Options) through the manager, with an injected
 //! clock so expiry is exact.
 
 mod common;
 
 use std::sync::Arc;
 
+use common::web::{cookie_pair, request};
 use common::{MapStore, TestClock};
 use spysession_core::*;
 
@@ -18,19 +19,6 @@ fn manager_on(store: Arc<dyn Store>, options: Options) -> (SessionManager, TestC
 
 fn manager(options: Options) -> (SessionManager, TestClock) {
     manager_on(Arc::new(MemoryStore::default()), options)
-}
-
-fn request(cookie: &str) -> Request<'_> {
-    Request {
-        cookie: Some(cookie.as_bytes()),
-        path: "/",
-        ..Default::default()
-    }
-}
-
-/// The `name=value` part of a Set-Cookie value, as a browser sends it back.
-fn cookie_pair(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap().to_string()
 }
 
 #[test]
@@ -97,9 +85,10 @@ fn set_cookie_has_the_configured_attributes() {
 
 #[test]
 fn two_sessions_of_one_id_changing_different_keys_both_keep_their_change() {
+    let dir = tempfile::tempdir().unwrap();
     for store in [
         Arc::new(MemoryStore::default()) as Arc<dyn Store>,
-        Arc::new(DbmStore::open(tempfile::tempdir().unwrap().keep()).unwrap()),
+        Arc::new(DbmStore::open(dir.path()).unwrap()),
     ] {
         let (m, clock) = manager_on(store.clone(), Options::default());
         let mut s = m.begin(&request("")).unwrap();

@@ -51,13 +51,13 @@ impl sps_buf {
 #[no_mangle]
 pub unsafe extern "C" fn sps_buf_free(buf: *mut sps_buf) {
     guard_void(|| {
-        let Some(buf) = buf.as_mut() else { return };
+        // SAFETY: `buf` is NULL or valid, as the `# Safety` section requires.
+        let Some(buf) = (unsafe { buf.as_mut() }) else {
+            return;
+        };
         if !buf.data.is_null() {
             // SAFETY: made by `from_vec`, a boxed slice of len + 1 bytes.
-            drop(Box::from_raw(ptr::slice_from_raw_parts_mut(
-                buf.data,
-                buf.len + 1,
-            )));
+            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(buf.data, buf.len + 1)) });
         }
         *buf = sps_buf::none();
     });
@@ -93,8 +93,10 @@ impl sps_keys {
 #[no_mangle]
 pub unsafe extern "C" fn sps_keys_len(keys: *const sps_keys, out_len: *mut usize) -> sps_status {
     guard(|| {
-        let keys = arg_ref(keys, "keys")?;
-        let out = Out::new(out_len, "out_len")?;
+        // SAFETY: `keys` is as the `# Safety` section requires.
+        let keys = unsafe { arg_ref(keys, "keys") }?;
+        // SAFETY: `out_len` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_len, "out_len") }?;
         out.write(keys.keys.len());
         Ok(())
     })
@@ -115,9 +117,12 @@ pub unsafe extern "C" fn sps_keys_get(
     out_len: *mut usize,
 ) -> sps_status {
     guard(|| {
-        let keys = arg_ref(keys, "keys")?;
-        let out_key = Out::new(out_key, "out_key")?;
-        let out_len = Out::new(out_len, "out_len")?;
+        // SAFETY: `keys` is as the `# Safety` section requires.
+        let keys = unsafe { arg_ref(keys, "keys") }?;
+        // SAFETY: `out_key` is as the `# Safety` section requires.
+        let out_key = unsafe { Out::new(out_key, "out_key") }?;
+        // SAFETY: `out_len` is as the `# Safety` section requires.
+        let out_len = unsafe { Out::new(out_len, "out_len") }?;
         let key = keys.keys.get(index).ok_or_else(|| {
             FfiError::invalid(format!(
                 "index {index} is past the {} keys",
@@ -138,7 +143,9 @@ pub unsafe extern "C" fn sps_keys_get(
 pub unsafe extern "C" fn sps_keys_free(keys: *mut sps_keys) {
     guard_void(|| {
         if !keys.is_null() {
-            drop(Box::from_raw(keys));
+            // SAFETY: `keys` came from this library's `Box::into_raw`, and the
+            // caller does not use it again (the `# Safety` contract).
+            drop(unsafe { Box::from_raw(keys) });
         }
     });
 }
@@ -151,7 +158,9 @@ mod tests {
     fn buf_has_trailing_nul_and_frees_twice() {
         let mut buf = sps_buf::from_vec(b"abc".to_vec());
         assert_eq!(buf.len, 3);
+        // SAFETY: `from_vec` allocates len + 1 bytes.
         assert_eq!(unsafe { *buf.data.add(3) }, 0);
+        // SAFETY: `buf` is ours, filled by `from_vec`; freeing resets it.
         unsafe {
             sps_buf_free(&mut buf);
             assert!(buf.data.is_null());

@@ -31,8 +31,10 @@ pub unsafe extern "C" fn sps_record_sink_set(
     record_len: usize,
 ) -> sps_status {
     guard(|| {
-        let sink = arg_mut(sink, "sink")?;
-        let record = bytes(record.cast(), record_len, "record")?;
+        // SAFETY: `sink` is as the `# Safety` section requires.
+        let sink = unsafe { arg_mut(sink, "sink") }?;
+        // SAFETY: `record.cast(` is as the `# Safety` section requires.
+        let record = unsafe { bytes(record.cast(), record_len, "record") }?;
         sink.record = Some(record.to_vec());
         Ok(())
     })
@@ -209,8 +211,10 @@ pub unsafe extern "C" fn sps_store_open_custom(
     out_store: *mut *mut sps_store,
 ) -> sps_status {
     guard(|| {
-        let cb = arg_ref(callbacks, "callbacks")?;
-        let out = Out::new(out_store, "out_store")?;
+        // SAFETY: `callbacks` is as the `# Safety` section requires.
+        let cb = unsafe { arg_ref(callbacks, "callbacks") }?;
+        // SAFETY: `out_store` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_store, "out_store") }?;
         let missing = |name: &str| FfiError::invalid(format!("callbacks->{name} is NULL"));
         let raw = CStore {
             user_data: cb.user_data,

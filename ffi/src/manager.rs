@@ -1,13 +1,13 @@
-//! Manager handles and their options (SPEC §3), with an optional C clock.
+//! Manager handles and their options (the README's Options table), with an optional C clock.
 
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use spysession_core::{Clock, Options, SameSite, SessionManager, SystemClock, Transport};
 
-use crate::guard::{arg_ref, guard, guard_void, opt_text, Out};
+use crate::guard::{arg_ref, guard, guard_void, init_size, opt_text, options_ref, Out};
 use crate::status::{sps_status, FfiError, FfiResult};
-use crate::store::{check_size, sps_store};
+use crate::store::sps_store;
 
 /// `samesite`: no SameSite attribute on the cookie.
 pub const SPS_SAMESITE_OMIT: u32 = 0;
@@ -29,7 +29,7 @@ pub const SPS_TRANSPORT_POST: u32 = 3;
 /// thread using the manager, so it must be thread-safe.
 pub type sps_clock_fn = Option<unsafe extern "C" fn(user_data: *mut c_void) -> f64>;
 
-/// A site's session options (SPEC §3). Initialise with
+/// A site's session options (the README's Options table). Initialise with
 /// sps_manager_options_init, then change the fields you need; strings are
 /// pointer + length, NULL meaning the default (for `domain`: none). The
 /// strings are copied by sps_manager_new.
@@ -85,8 +85,8 @@ pub struct sps_manager_options {
     pub clock_user_data: *mut c_void,
 }
 
-/// Fills `options` with the defaults of SPEC §3. `struct_size` must be
-/// `sizeof(sps_manager_options)`.
+/// Fills `options` with the defaults (the README's Options table). `struct_size` is
+/// `sizeof(sps_manager_options)` (at least this library's; see the crate docs).
 ///
 /// # Safety
 /// `options` is NULL or writable for `struct_size` bytes.
@@ -96,12 +96,10 @@ pub unsafe extern "C" fn sps_manager_options_init(
     struct_size: usize,
 ) -> sps_status {
     guard(|| {
-        let out = Out::new(options, "options")?;
-        check_size(
-            struct_size,
-            size_of::<sps_manager_options>(),
-            "sps_manager_options",
-        )?;
+        // SAFETY: `options` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(options, "options") }?;
+        // SAFETY: writable for `struct_size` bytes, the `# Safety` contract.
+        unsafe { init_size(options, struct_size, "sps_manager_options") }?;
         let d = Options::default();
         out.write(sps_manager_options {
             struct_size,
@@ -155,14 +153,10 @@ fn config(option: &'static str, message: impl Into<String>) -> FfiError {
 
 /// The core options and clock described by `o`.
 unsafe fn convert(o: &sps_manager_options) -> FfiResult<(Options, Arc<dyn Clock>)> {
-    check_size(
-        o.struct_size,
-        size_of::<sps_manager_options>(),
-        "sps_manager_options",
-    )?;
     let d = Options::default();
     let name = |p, len, field: &str, default: String| -> FfiResult<String> {
-        Ok(opt_text(p, len, field)?.map_or(default, str::to_owned))
+        // SAFETY: `p` is as the `# Safety` section requires.
+        Ok(unsafe { opt_text(p, len, field) }?.map_or(default, str::to_owned))
     };
     let samesite = match o.samesite {
         SPS_SAMESITE_OMIT => None,
@@ -205,7 +199,8 @@ unsafe fn convert(o: &sps_manager_options) -> FfiResult<(Options, Arc<dyn Clock>
             d.cookie_name,
         )?,
         param_name: name(o.param_name, o.param_name_len, "param_name", d.param_name)?,
-        domain: opt_text(o.domain, o.domain_len, "domain")?.map(str::to_owned),
+        // SAFETY: `o.domain` is as the `# Safety` section requires.
+        domain: unsafe { opt_text(o.domain, o.domain_len, "domain") }?.map(str::to_owned),
         secure: o.secure,
         httponly: o.httponly,
         samesite,
@@ -249,10 +244,14 @@ pub unsafe extern "C" fn sps_manager_new(
     out_manager: *mut *mut sps_manager,
 ) -> sps_status {
     guard(|| {
-        let store = arg_ref(store, "store")?;
-        let out = Out::new(out_manager, "out_manager")?;
-        let (options, clock) = match options.as_ref() {
-            Some(o) => convert(o)?,
+        // SAFETY: `store` is as the `# Safety` section requires.
+        let store = unsafe { arg_ref(store, "store") }?;
+        // SAFETY: `out_manager` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_manager, "out_manager") }?;
+        // SAFETY: `options` is NULL or initialised, as the `# Safety` section requires.
+        let (options, clock) = match unsafe { options_ref(options, "sps_manager_options") }? {
+            // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+            Some(o) => unsafe { convert(o) }?,
             None => (Options::default(), Arc::new(SystemClock) as Arc<dyn Clock>),
         };
         let inner = SessionManager::with_clock(store.inner.clone(), options, clock)?;
@@ -270,7 +269,9 @@ pub unsafe extern "C" fn sps_manager_new(
 pub unsafe extern "C" fn sps_manager_free(manager: *mut sps_manager) {
     guard_void(|| {
         if !manager.is_null() {
-            drop(Box::from_raw(manager));
+            // SAFETY: `manager` came from this library's `Box::into_raw`, and the
+            // caller does not use it again (the `# Safety` contract).
+            drop(unsafe { Box::from_raw(manager) });
         }
     });
 }

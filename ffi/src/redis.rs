@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use spysession_core::{RedisOptions, RedisStore};
 
-use crate::guard::{guard, opt_text, Out};
+use crate::guard::{guard, init_size, opt_text, options_ref, Out};
 use crate::status::{sps_status, FfiError, FfiResult};
-use crate::store::{check_size, sps_store};
+use crate::store::sps_store;
 
 /// Options of sps_store_open_redis. Initialise with sps_redis_options_init,
 /// then change fields.
@@ -44,8 +44,8 @@ pub struct sps_redis_options {
     pub wait_replicas: usize,
 }
 
-/// Fills `options` with the defaults. `struct_size` must be
-/// `sizeof(sps_redis_options)`.
+/// Fills `options` with the defaults. `struct_size` is
+/// `sizeof(sps_redis_options)` (at least this library's; see the crate docs).
 ///
 /// # Safety
 /// `options` is NULL or writable for `struct_size` bytes.
@@ -55,12 +55,10 @@ pub unsafe extern "C" fn sps_redis_options_init(
     struct_size: usize,
 ) -> sps_status {
     guard(|| {
-        let out = Out::new(options, "options")?;
-        check_size(
-            struct_size,
-            size_of::<sps_redis_options>(),
-            "sps_redis_options",
-        )?;
+        // SAFETY: `options` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(options, "options") }?;
+        // SAFETY: writable for `struct_size` bytes, the `# Safety` contract.
+        unsafe { init_size(options, struct_size, "sps_redis_options") }?;
         let d = RedisOptions::default();
         out.write(sps_redis_options {
             struct_size,
@@ -86,11 +84,6 @@ fn millis(d: Duration) -> u64 {
 /// # Safety
 /// `o.prefix` and `o.tls_ca_file` are NULL or point to their lengths' bytes.
 unsafe fn engine_options(o: &sps_redis_options) -> FfiResult<RedisOptions> {
-    check_size(
-        o.struct_size,
-        size_of::<sps_redis_options>(),
-        "sps_redis_options",
-    )?;
     let d = RedisOptions::default();
     let tls_root_cert = match opt_text(o.tls_ca_file, o.tls_ca_file_len, "tls_ca_file")? {
         None => None,
@@ -99,7 +92,9 @@ unsafe fn engine_options(o: &sps_redis_options) -> FfiResult<RedisOptions> {
         })?),
     };
     Ok(RedisOptions {
-        prefix: opt_text(o.prefix, o.prefix_len, "prefix")?.map_or(d.prefix, str::to_owned),
+        // SAFETY: `o.prefix` is as the `# Safety` section requires.
+        prefix: unsafe { opt_text(o.prefix, o.prefix_len, "prefix") }?
+            .map_or(d.prefix, str::to_owned),
         connect_timeout: Duration::from_millis(o.connect_timeout_ms),
         command_timeout: Duration::from_millis(o.command_timeout_ms),
         pool_size: o.pool_size,
@@ -144,14 +139,18 @@ pub unsafe extern "C" fn sps_store_open_redis(
     out_store: *mut *mut sps_store,
 ) -> sps_status {
     guard(|| {
-        let url = match opt_text(url, url_len, "url")? {
+        // SAFETY: `url` is as the `# Safety` section requires.
+        let url = match unsafe { opt_text(url, url_len, "url") }? {
             Some(url) => url,
             None => return Err(FfiError::invalid("url is NULL")),
         };
-        let out = Out::new(out_store, "out_store")?;
-        let opts = match options.as_ref() {
+        // SAFETY: `out_store` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_store, "out_store") }?;
+        // SAFETY: `options` is NULL or initialised, as the `# Safety` section requires.
+        let opts = match unsafe { options_ref(options, "sps_redis_options") }? {
             None => RedisOptions::default(),
-            Some(o) => engine_options(o)?,
+            // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+            Some(o) => unsafe { engine_options(o) }?,
         };
         let store = RedisStore::open_with(url, opts)?;
         out.write(sps_store::boxed(Arc::new(store)));
@@ -166,9 +165,12 @@ mod tests {
     #[test]
     fn defaults_match_the_engine() {
         let mut o = std::mem::MaybeUninit::<sps_redis_options>::uninit();
+        // SAFETY: writable for its own size.
         let st = unsafe { sps_redis_options_init(o.as_mut_ptr(), size_of::<sps_redis_options>()) };
         assert_eq!(st, sps_status::SPS_OK);
+        // SAFETY: initialised by the call above (it returned OK).
         let o = unsafe { o.assume_init() };
+        // SAFETY: the prefix is NULL with length 0, as init leaves it.
         let engine = unsafe { engine_options(&o) }.unwrap();
         let d = RedisOptions::default();
         assert_eq!(engine.prefix, d.prefix);
@@ -183,6 +185,7 @@ mod tests {
     fn bad_arguments_are_refused_before_any_connection() {
         let mut store = std::ptr::null_mut();
         let url = "redis://127.0.0.1:1/";
+        // SAFETY: NULL or live strings with their lengths; `store` writable.
         unsafe {
             let st = sps_store_open_redis(std::ptr::null(), 0, std::ptr::null(), &mut store);
             assert_eq!(st, sps_status::SPS_INVALID_ARGUMENT);

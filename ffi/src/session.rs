@@ -71,23 +71,33 @@ unsafe fn begin(
     page: Option<&sps_page_options>,
     out_session: *mut *mut sps_session,
 ) -> FfiResult {
-    let manager = arg_ref(manager, "manager")?;
-    let r = arg_ref(request, "request")?;
-    let out = Out::new(out_session, "out_session")?;
-    let path = opt_bytes(r.path, r.path_len, "request->path")?.unwrap_or_default();
+    // SAFETY: `manager` is as the `# Safety` section requires.
+    let manager = unsafe { arg_ref(manager, "manager") }?;
+    // SAFETY: `request` is as the `# Safety` section requires.
+    let r = unsafe { arg_ref(request, "request") }?;
+    // SAFETY: `out_session` is as the `# Safety` section requires.
+    let out = unsafe { Out::new(out_session, "out_session") }?;
+    // SAFETY: `r.path` is as the `# Safety` section requires.
+    let path = unsafe { opt_bytes(r.path, r.path_len, "request->path") }?.unwrap_or_default();
     let path = String::from_utf8_lossy(path);
     let request = Request {
-        cookie: opt_bytes(r.cookie, r.cookie_len, "request->cookie")?,
-        query: opt_bytes(r.query, r.query_len, "request->query")?,
-        form: opt_bytes(r.form, r.form_len, "request->form")?,
+        // SAFETY: `r.cookie` is as the `# Safety` section requires.
+        cookie: unsafe { opt_bytes(r.cookie, r.cookie_len, "request->cookie") }?,
+        // SAFETY: `r.query` is as the `# Safety` section requires.
+        query: unsafe { opt_bytes(r.query, r.query_len, "request->query") }?,
+        // SAFETY: `r.form` is as the `# Safety` section requires.
+        form: unsafe { opt_bytes(r.form, r.form_len, "request->form") }?,
         path: if path.is_empty() { "/" } else { &path },
     };
     let page = match page {
         None => PageOptions::default(),
         Some(p) => PageOptions {
             expire: p.has_expire.then_some(p.expire),
-            session_path: opt_text(p.session_path, p.session_path_len, "page->session_path")?
-                .map(str::to_owned),
+            // SAFETY: `p.session_path` is as the `# Safety` section requires.
+            session_path: unsafe {
+                opt_text(p.session_path, p.session_path_len, "page->session_path")
+            }?
+            .map(str::to_owned),
         },
     };
     let inner = manager.inner.begin_with(&request, &page)?;
@@ -109,7 +119,8 @@ pub unsafe extern "C" fn sps_session_begin(
     request: *const sps_request,
     out_session: *mut *mut sps_session,
 ) -> sps_status {
-    guard(|| begin(manager, request, None, out_session))
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    guard(|| unsafe { begin(manager, request, None, out_session) })
 }
 
 /// sps_session_begin with per-page overrides of `expire` and the session
@@ -124,7 +135,8 @@ pub unsafe extern "C" fn sps_session_begin_page(
     page: *const sps_page_options,
     out_session: *mut *mut sps_session,
 ) -> sps_status {
-    guard(|| begin(manager, request, Some(arg_ref(page, "page")?), out_session))
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    guard(|| unsafe { begin(manager, request, Some(arg_ref(page, "page")?), out_session) })
 }
 
 /// Frees a session without committing it. NULL is accepted.
@@ -135,7 +147,9 @@ pub unsafe extern "C" fn sps_session_begin_page(
 pub unsafe extern "C" fn sps_session_free(session: *mut sps_session) {
     guard_void(|| {
         if !session.is_null() {
-            drop(Box::from_raw(session));
+            // SAFETY: `session` came from this library's `Box::into_raw`, and the
+            // caller does not use it again (the `# Safety` contract).
+            drop(unsafe { Box::from_raw(session) });
         }
     });
 }
@@ -152,7 +166,8 @@ pub unsafe extern "C" fn sps_session_id(
     out_size: usize,
 ) -> sps_status {
     guard(|| {
-        let session = arg_ref(session, "session")?;
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_ref(session, "session") }?;
         if out_id.is_null() {
             return Err(FfiError::invalid("out_id is NULL"));
         }
@@ -162,7 +177,9 @@ pub unsafe extern "C" fn sps_session_id(
             )));
         }
         let hex = session.inner.id().to_hex();
-        let out = std::slice::from_raw_parts_mut(out_id.cast::<u8>(), SPS_ID_SIZE);
+        // SAFETY: `out_id` is non-NULL (checked above) and writable for
+        // SPS_ID_SIZE bytes, the `# Safety` contract.
+        let out = unsafe { std::slice::from_raw_parts_mut(out_id.cast::<u8>(), SPS_ID_SIZE) };
         out[..ID_LEN].copy_from_slice(&hex);
         out[ID_LEN] = 0;
         Ok(())
@@ -179,8 +196,10 @@ pub unsafe extern "C" fn sps_session_is_new(
     out_is_new: *mut bool,
 ) -> sps_status {
     guard(|| {
-        let session = arg_ref(session, "session")?;
-        Out::new(out_is_new, "out_is_new")?.write(session.inner.is_new());
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `out_is_new` is as the `# Safety` section requires.
+        unsafe { Out::new(out_is_new, "out_is_new") }?.write(session.inner.is_new());
         Ok(())
     })
 }
@@ -195,8 +214,10 @@ pub unsafe extern "C" fn sps_session_len(
     out_len: *mut usize,
 ) -> sps_status {
     guard(|| {
-        let session = arg_ref(session, "session")?;
-        Out::new(out_len, "out_len")?.write(session.inner.len());
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `out_len` is as the `# Safety` section requires.
+        unsafe { Out::new(out_len, "out_len") }?.write(session.inner.len());
         Ok(())
     })
 }
@@ -212,8 +233,10 @@ pub unsafe extern "C" fn sps_session_expires_at(
     out_expires_at: *mut f64,
 ) -> sps_status {
     guard(|| {
-        let session = arg_ref(session, "session")?;
-        Out::new(out_expires_at, "out_expires_at")?.write(session.inner.expires_at());
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `out_expires_at` is as the `# Safety` section requires.
+        unsafe { Out::new(out_expires_at, "out_expires_at") }?.write(session.inner.expires_at());
         Ok(())
     })
 }
@@ -231,9 +254,12 @@ pub unsafe extern "C" fn sps_session_contains(
     out_contains: *mut bool,
 ) -> sps_status {
     guard(|| {
-        let session = arg_ref(session, "session")?;
-        let key = text(key, key_len, "key")?;
-        Out::new(out_contains, "out_contains")?.write(session.inner.contains(key));
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `key` is as the `# Safety` section requires.
+        let key = unsafe { text(key, key_len, "key") }?;
+        // SAFETY: `out_contains` is as the `# Safety` section requires.
+        unsafe { Out::new(out_contains, "out_contains") }?.write(session.inner.contains(key));
         Ok(())
     })
 }
@@ -249,8 +275,10 @@ pub unsafe extern "C" fn sps_session_remove(
     key_len: usize,
 ) -> sps_status {
     guard(|| {
-        let session = arg_mut(session, "session")?;
-        let key = text(key, key_len, "key")?;
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_mut(session, "session") }?;
+        // SAFETY: `key` is as the `# Safety` section requires.
+        let key = unsafe { text(key, key_len, "key") }?;
         match session.inner.remove(key) {
             Some(_) => Ok(()),
             None => Err(FfiError::not_found(format!("no key {key:?}"))),
@@ -265,7 +293,8 @@ pub unsafe extern "C" fn sps_session_remove(
 #[no_mangle]
 pub unsafe extern "C" fn sps_session_clear(session: *mut sps_session) -> sps_status {
     guard(|| {
-        arg_mut(session, "session")?.inner.clear();
+        // SAFETY: `session` is as the `# Safety` section requires.
+        unsafe { arg_mut(session, "session") }?.inner.clear();
         Ok(())
     })
 }
@@ -281,8 +310,10 @@ pub unsafe extern "C" fn sps_session_keys(
     out_keys: *mut *mut sps_keys,
 ) -> sps_status {
     guard(|| {
-        let session = arg_ref(session, "session")?;
-        let out = Out::new(out_keys, "out_keys")?;
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `out_keys` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_keys, "out_keys") }?;
         out.write(Box::into_raw(Box::new(sps_keys::new(session.inner.keys()))));
         Ok(())
     })
@@ -296,7 +327,8 @@ pub unsafe extern "C" fn sps_session_keys(
 #[no_mangle]
 pub unsafe extern "C" fn sps_session_regenerate(session: *mut sps_session) -> sps_status {
     guard(|| {
-        arg_mut(session, "session")?.inner.regenerate();
+        // SAFETY: `session` is as the `# Safety` section requires.
+        unsafe { arg_mut(session, "session") }?.inner.regenerate();
         Ok(())
     })
 }
@@ -310,7 +342,8 @@ pub unsafe extern "C" fn sps_session_regenerate(session: *mut sps_session) -> sp
 #[no_mangle]
 pub unsafe extern "C" fn sps_session_invalidate(session: *mut sps_session) -> sps_status {
     guard(|| {
-        arg_mut(session, "session")?.inner.invalidate();
+        // SAFETY: `session` is as the `# Safety` section requires.
+        unsafe { arg_mut(session, "session") }?.inner.invalidate();
         Ok(())
     })
 }
@@ -331,8 +364,10 @@ pub unsafe extern "C" fn sps_session_commit(
     out_set_cookie: *mut sps_buf,
 ) -> sps_status {
     guard(|| {
-        let session = arg_mut(session, "session")?;
-        let out = Out::new(out_set_cookie, "out_set_cookie")?;
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_mut(session, "session") }?;
+        // SAFETY: `out_set_cookie` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_set_cookie, "out_set_cookie") }?;
         let result = session.inner.commit()?;
         if !result.committed {
             return Err(FfiError::not_found(
@@ -362,9 +397,12 @@ pub unsafe extern "C" fn sps_session_url(
     out_url: *mut sps_buf,
 ) -> sps_status {
     guard(|| {
-        let session = arg_ref(session, "session")?;
-        let href = text(href, href_len, "href")?;
-        let out = Out::new(out_url, "out_url")?;
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `href` is as the `# Safety` section requires.
+        let href = unsafe { text(href, href_len, "href") }?;
+        // SAFETY: `out_url` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_url, "out_url") }?;
         out.write(sps_buf::from_vec(session.inner.url(href).into_bytes()));
         Ok(())
     })
@@ -381,8 +419,10 @@ pub unsafe extern "C" fn sps_session_form_field(
     out_html: *mut sps_buf,
 ) -> sps_status {
     guard(|| {
-        let session = arg_ref(session, "session")?;
-        let out = Out::new(out_html, "out_html")?;
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `out_html` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_html, "out_html") }?;
         out.write(sps_buf::from_vec(session.inner.form_field().into_bytes()));
         Ok(())
     })

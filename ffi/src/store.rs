@@ -8,7 +8,7 @@ use std::sync::Arc;
 use spysession_core::{DbmOptions, DbmStore, MemoryStore, SessionId, Store, StoreKey};
 
 use crate::buf::sps_buf;
-use crate::guard::{arg_ref, bytes, guard, guard_void, Out};
+use crate::guard::{arg_ref, bytes, guard, guard_void, init_size, options_ref, Out};
 use crate::status::{sps_status, FfiError, FfiResult};
 
 /// A session store. Shared and reference-counted: managers made from it keep
@@ -43,8 +43,8 @@ pub struct sps_dbm_options {
     pub durable: bool,
 }
 
-/// Fills `options` with the defaults. `struct_size` must be
-/// `sizeof(sps_dbm_options)`.
+/// Fills `options` with the defaults. `struct_size` is
+/// `sizeof(sps_dbm_options)` (at least this library's; see the crate docs).
 ///
 /// # Safety
 /// `options` is NULL or writable for `struct_size` bytes.
@@ -54,8 +54,10 @@ pub unsafe extern "C" fn sps_dbm_options_init(
     struct_size: usize,
 ) -> sps_status {
     guard(|| {
-        let out = Out::new(options, "options")?;
-        check_size(struct_size, size_of::<sps_dbm_options>(), "sps_dbm_options")?;
+        // SAFETY: `options` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(options, "options") }?;
+        // SAFETY: writable for `struct_size` bytes, the `# Safety` contract.
+        unsafe { init_size::<sps_dbm_options>(options, struct_size, "sps_dbm_options") }?;
         let d = DbmOptions::default();
         out.write(sps_dbm_options {
             struct_size,
@@ -64,17 +66,6 @@ pub unsafe extern "C" fn sps_dbm_options_init(
         });
         Ok(())
     })
-}
-
-/// Refuses an options struct of another size than this library's.
-pub(crate) fn check_size(given: usize, ours: usize, what: &str) -> FfiResult {
-    if given == ours {
-        Ok(())
-    } else {
-        Err(FfiError::invalid(format!(
-            "struct_size {given} is not sizeof({what}) = {ours} (header and library differ?)"
-        )))
-    }
 }
 
 /// Opens an in-process store (volatile, the fastest). `max_sessions` bounds
@@ -88,7 +79,8 @@ pub unsafe extern "C" fn sps_store_open_memory(
     out_store: *mut *mut sps_store,
 ) -> sps_status {
     guard(|| {
-        let out = Out::new(out_store, "out_store")?;
+        // SAFETY: `out_store` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_store, "out_store") }?;
         let max = (max_sessions > 0).then_some(max_sessions);
         out.write(sps_store::boxed(Arc::new(MemoryStore::new(max))));
         Ok(())
@@ -119,24 +111,20 @@ pub unsafe extern "C" fn sps_store_open_dbm(
         if path.is_null() {
             return Err(FfiError::invalid("path is NULL"));
         }
-        let path = bytes(path, path_len, "path")?;
-        let out = Out::new(out_store, "out_store")?;
+        // SAFETY: `path` is as the `# Safety` section requires.
+        let path = unsafe { bytes(path, path_len, "path") }?;
+        // SAFETY: `out_store` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_store, "out_store") }?;
         if path.is_empty() || path.contains(&0) {
             return Err(FfiError::invalid("path is empty or contains a NUL byte"));
         }
-        let opts = match options.as_ref() {
+        // SAFETY: `options` is NULL or initialised, as the `# Safety` section requires.
+        let opts = match unsafe { options_ref(options, "sps_dbm_options") }? {
             None => DbmOptions::default(),
-            Some(o) => {
-                check_size(
-                    o.struct_size,
-                    size_of::<sps_dbm_options>(),
-                    "sps_dbm_options",
-                )?;
-                DbmOptions {
-                    map_size: o.map_size,
-                    durable: o.durable,
-                }
-            }
+            Some(o) => DbmOptions {
+                map_size: o.map_size,
+                durable: o.durable,
+            },
         };
         let path = Path::new(OsStr::from_bytes(path));
         let store = DbmStore::open_with(path, opts)?;
@@ -158,8 +146,10 @@ pub unsafe extern "C" fn sps_store_clean(
     out_removed: *mut u64,
 ) -> sps_status {
     guard(|| {
-        let store = arg_ref(store, "store")?;
-        let out = Out::new(out_removed, "out_removed")?;
+        // SAFETY: `store` is as the `# Safety` section requires.
+        let store = unsafe { arg_ref(store, "store") }?;
+        // SAFETY: `out_removed` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_removed, "out_removed") }?;
         if now.is_nan() {
             return Err(FfiError::invalid("now is NaN"));
         }
@@ -176,8 +166,10 @@ pub unsafe extern "C" fn sps_store_clean(
 #[no_mangle]
 pub unsafe extern "C" fn sps_store_len(store: *const sps_store, out_len: *mut u64) -> sps_status {
     guard(|| {
-        let store = arg_ref(store, "store")?;
-        let out = Out::new(out_len, "out_len")?;
+        // SAFETY: `store` is as the `# Safety` section requires.
+        let store = unsafe { arg_ref(store, "store") }?;
+        // SAFETY: `out_len` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_len, "out_len") }?;
         out.write(store.inner.len()?);
         Ok(())
     })
@@ -188,7 +180,8 @@ unsafe fn id_arg(id: *const c_char, id_len: usize) -> FfiResult<SessionId> {
     if id.is_null() {
         return Err(FfiError::invalid("id is NULL"));
     }
-    SessionId::parse(bytes(id, id_len, "id")?)
+    // SAFETY: `id` is as the `# Safety` section requires.
+    SessionId::parse(unsafe { bytes(id, id_len, "id") }?)
         .map_err(|_| FfiError::invalid("id is not a session id (32 lowercase hex characters)"))
 }
 
@@ -219,7 +212,8 @@ pub unsafe extern "C" fn sps_store_key(
     out_size: usize,
 ) -> sps_status {
     guard(|| {
-        let id = id_arg(id, id_len)?;
+        // SAFETY: `id` is as the `# Safety` section requires.
+        let id = unsafe { id_arg(id, id_len) }?;
         if out_key.is_null() {
             return Err(FfiError::invalid("out_key is NULL"));
         }
@@ -230,7 +224,8 @@ pub unsafe extern "C" fn sps_store_key(
         }
         // SAFETY: `out_key` is non-NULL and writable for `out_size` bytes,
         // at least SPS_STORE_KEY_SIZE (both checked above).
-        let out = std::slice::from_raw_parts_mut(out_key.cast::<u8>(), SPS_STORE_KEY_SIZE);
+        let out =
+            unsafe { std::slice::from_raw_parts_mut(out_key.cast::<u8>(), SPS_STORE_KEY_SIZE) };
         out[..SPS_STORE_KEY_LEN].copy_from_slice(&StoreKey::of(&id).to_hex());
         out[SPS_STORE_KEY_LEN] = 0;
         Ok(())
@@ -252,9 +247,12 @@ pub unsafe extern "C" fn sps_store_delete(
     out_existed: *mut bool,
 ) -> sps_status {
     guard(|| {
-        let store = arg_ref(store, "store")?;
-        let id = id_arg(id, id_len)?;
-        let out = Out::new(out_existed, "out_existed")?;
+        // SAFETY: `store` is as the `# Safety` section requires.
+        let store = unsafe { arg_ref(store, "store") }?;
+        // SAFETY: `id` is as the `# Safety` section requires.
+        let id = unsafe { id_arg(id, id_len) }?;
+        // SAFETY: `out_existed` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_existed, "out_existed") }?;
         out.write(store.inner.delete(&id.store_key())?);
         Ok(())
     })
@@ -278,9 +276,12 @@ pub unsafe extern "C" fn sps_store_load(
     out_record: *mut sps_buf,
 ) -> sps_status {
     guard(|| {
-        let store = arg_ref(store, "store")?;
-        let id = id_arg(id, id_len)?;
-        let out = Out::new(out_record, "out_record")?;
+        // SAFETY: `store` is as the `# Safety` section requires.
+        let store = unsafe { arg_ref(store, "store") }?;
+        // SAFETY: `id` is as the `# Safety` section requires.
+        let id = unsafe { id_arg(id, id_len) }?;
+        // SAFETY: `out_record` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_record, "out_record") }?;
         match store.inner.load(&id.store_key(), now)? {
             Some(record) => out.write(sps_buf::from_vec(record.encode())),
             None => return Err(FfiError::not_found(format!("no live session {id}"))),
@@ -320,8 +321,10 @@ pub unsafe extern "C" fn sps_store_stats(
     out_stats: *mut sps_stats,
 ) -> sps_status {
     guard(|| {
-        let store = arg_ref(store, "store")?;
-        let out = Out::new(out_stats, "out_stats")?;
+        // SAFETY: `store` is as the `# Safety` section requires.
+        let store = unsafe { arg_ref(store, "store") }?;
+        // SAFETY: `out_stats` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out_stats, "out_stats") }?;
         let s = store.inner.stats();
         out.write(sps_stats {
             loads: s.loads,
@@ -345,7 +348,9 @@ pub unsafe extern "C" fn sps_store_stats(
 pub unsafe extern "C" fn sps_store_free(store: *mut sps_store) {
     guard_void(|| {
         if !store.is_null() {
-            drop(Box::from_raw(store));
+            // SAFETY: `store` came from this library's `Box::into_raw`, and the
+            // caller does not use it again (the `# Safety` contract).
+            drop(unsafe { Box::from_raw(store) });
         }
     });
 }

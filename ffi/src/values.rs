@@ -41,9 +41,12 @@ unsafe fn with_value<T>(
     read: impl FnOnce(&Value) -> FfiResult<T>,
 ) -> sps_status {
     guard(|| {
-        let session = arg_ref(session, "session")?;
-        let key = text(key, key_len, "key")?;
-        let out = Out::new(out, "out")?;
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_ref(session, "session") }?;
+        // SAFETY: `key` is as the `# Safety` section requires.
+        let key = unsafe { text(key, key_len, "key") }?;
+        // SAFETY: `out` is as the `# Safety` section requires.
+        let out = unsafe { Out::new(out, "out") }?;
         let value = session
             .inner
             .get(key)
@@ -68,8 +71,10 @@ unsafe fn set(
     value: impl FnOnce() -> FfiResult<Value>,
 ) -> sps_status {
     guard(|| {
-        let session = arg_mut(session, "session")?;
-        let key = text(key, key_len, "key")?;
+        // SAFETY: `session` is as the `# Safety` section requires.
+        let session = unsafe { arg_mut(session, "session") }?;
+        // SAFETY: `key` is as the `# Safety` section requires.
+        let key = unsafe { text(key, key_len, "key") }?;
         let value = value()?;
         session.inner.set(key, value);
         Ok(())
@@ -88,19 +93,22 @@ pub unsafe extern "C" fn sps_session_get_type(
     key_len: usize,
     out_type: *mut u32,
 ) -> sps_status {
-    with_value(session, key, key_len, out_type, |v| {
-        Ok(match v {
-            Value::Nil => SPS_TYPE_NIL,
-            Value::Bool(_) => SPS_TYPE_BOOL,
-            Value::Int(_) | Value::UInt(_) => SPS_TYPE_INT,
-            Value::Float(_) => SPS_TYPE_FLOAT,
-            Value::Str(_) => SPS_TYPE_STR,
-            Value::Bytes(_) => SPS_TYPE_BYTES,
-            Value::List(_) => SPS_TYPE_LIST,
-            Value::Map(_) => SPS_TYPE_MAP,
-            _ => SPS_TYPE_EXT,
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe {
+        with_value(session, key, key_len, out_type, |v| {
+            Ok(match v {
+                Value::Nil => SPS_TYPE_NIL,
+                Value::Bool(_) => SPS_TYPE_BOOL,
+                Value::Int(_) | Value::UInt(_) => SPS_TYPE_INT,
+                Value::Float(_) => SPS_TYPE_FLOAT,
+                Value::Str(_) => SPS_TYPE_STR,
+                Value::Bytes(_) => SPS_TYPE_BYTES,
+                Value::List(_) => SPS_TYPE_LIST,
+                Value::Map(_) => SPS_TYPE_MAP,
+                _ => SPS_TYPE_EXT,
+            })
         })
-    })
+    }
 }
 
 /// The string value of `key` (UTF-8, NUL-terminated copy; free with
@@ -116,10 +124,13 @@ pub unsafe extern "C" fn sps_session_get_str(
     key_len: usize,
     out_value: *mut sps_buf,
 ) -> sps_status {
-    with_value(session, key, key_len, out_value, |v| match v {
-        Value::Str(s) => Ok(sps_buf::from_vec(s.as_bytes().to_vec())),
-        other => Err(mismatch(other.type_name(), "str")),
-    })
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe {
+        with_value(session, key, key_len, out_value, |v| match v {
+            Value::Str(s) => Ok(sps_buf::from_vec(s.as_bytes().to_vec())),
+            other => Err(mismatch(other.type_name(), "str")),
+        })
+    }
 }
 
 /// The byte-string value of `key` (a copy; free with sps_buf_free).
@@ -134,10 +145,13 @@ pub unsafe extern "C" fn sps_session_get_bytes(
     key_len: usize,
     out_value: *mut sps_buf,
 ) -> sps_status {
-    with_value(session, key, key_len, out_value, |v| match v {
-        Value::Bytes(b) => Ok(sps_buf::from_vec(b.clone())),
-        other => Err(mismatch(other.type_name(), "bytes")),
-    })
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe {
+        with_value(session, key, key_len, out_value, |v| match v {
+            Value::Bytes(b) => Ok(sps_buf::from_vec(b.clone())),
+            other => Err(mismatch(other.type_name(), "bytes")),
+        })
+    }
 }
 
 /// The integer value of `key`. SPS_NOT_FOUND if unset, SPS_TYPE_MISMATCH if
@@ -153,14 +167,17 @@ pub unsafe extern "C" fn sps_session_get_int(
     key_len: usize,
     out_value: *mut i64,
 ) -> sps_status {
-    with_value(session, key, key_len, out_value, |v| match v {
-        Value::Int(i) => Ok(*i),
-        Value::UInt(u) => Err(FfiError::new(
-            sps_status::SPS_TYPE_MISMATCH,
-            format!("{u} does not fit an int64 (read it with sps_session_get_msgpack)"),
-        )),
-        other => Err(mismatch(other.type_name(), "int")),
-    })
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe {
+        with_value(session, key, key_len, out_value, |v| match v {
+            Value::Int(i) => Ok(*i),
+            Value::UInt(u) => Err(FfiError::new(
+                sps_status::SPS_TYPE_MISMATCH,
+                format!("{u} does not fit an int64 (read it with sps_session_get_msgpack)"),
+            )),
+            other => Err(mismatch(other.type_name(), "int")),
+        })
+    }
 }
 
 /// The float value of `key`. SPS_NOT_FOUND if unset, SPS_TYPE_MISMATCH if
@@ -175,10 +192,13 @@ pub unsafe extern "C" fn sps_session_get_float(
     key_len: usize,
     out_value: *mut f64,
 ) -> sps_status {
-    with_value(session, key, key_len, out_value, |v| match v {
-        Value::Float(f) => Ok(*f),
-        other => Err(mismatch(other.type_name(), "float")),
-    })
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe {
+        with_value(session, key, key_len, out_value, |v| match v {
+            Value::Float(f) => Ok(*f),
+            other => Err(mismatch(other.type_name(), "float")),
+        })
+    }
 }
 
 /// The boolean value of `key`. SPS_NOT_FOUND if unset, SPS_TYPE_MISMATCH if
@@ -193,10 +213,13 @@ pub unsafe extern "C" fn sps_session_get_bool(
     key_len: usize,
     out_value: *mut bool,
 ) -> sps_status {
-    with_value(session, key, key_len, out_value, |v| match v {
-        Value::Bool(b) => Ok(*b),
-        other => Err(mismatch(other.type_name(), "bool")),
-    })
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe {
+        with_value(session, key, key_len, out_value, |v| match v {
+            Value::Bool(b) => Ok(*b),
+            other => Err(mismatch(other.type_name(), "bool")),
+        })
+    }
 }
 
 /// The value of `key`, whatever its type, as one MessagePack value (free
@@ -211,9 +234,12 @@ pub unsafe extern "C" fn sps_session_get_msgpack(
     key_len: usize,
     out_value: *mut sps_buf,
 ) -> sps_status {
-    with_value(session, key, key_len, out_value, |v| {
-        Ok(sps_buf::from_vec(v.to_msgpack()))
-    })
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe {
+        with_value(session, key, key_len, out_value, |v| {
+            Ok(sps_buf::from_vec(v.to_msgpack()))
+        })
+    }
 }
 
 /// Sets `key` to a string; `value` must be UTF-8 (else SPS_INVALID_ARGUMENT).
@@ -228,9 +254,12 @@ pub unsafe extern "C" fn sps_session_set_str(
     value: *const c_char,
     value_len: usize,
 ) -> sps_status {
-    set(session, key, key_len, || {
-        Ok(Value::Str(text(value, value_len, "value")?.to_owned()))
-    })
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe {
+        set(session, key, key_len, || {
+            Ok(Value::Str(text(value, value_len, "value")?.to_owned()))
+        })
+    }
 }
 
 /// Sets `key` to a byte string (copied).
@@ -245,11 +274,14 @@ pub unsafe extern "C" fn sps_session_set_bytes(
     value: *const u8,
     value_len: usize,
 ) -> sps_status {
-    set(session, key, key_len, || {
-        Ok(Value::Bytes(
-            bytes(value.cast(), value_len, "value")?.to_vec(),
-        ))
-    })
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe {
+        set(session, key, key_len, || {
+            Ok(Value::Bytes(
+                bytes(value.cast(), value_len, "value")?.to_vec(),
+            ))
+        })
+    }
 }
 
 /// Sets `key` to an integer.
@@ -263,7 +295,8 @@ pub unsafe extern "C" fn sps_session_set_int(
     key_len: usize,
     value: i64,
 ) -> sps_status {
-    set(session, key, key_len, || Ok(Value::Int(value)))
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe { set(session, key, key_len, || Ok(Value::Int(value))) }
 }
 
 /// Sets `key` to a float.
@@ -277,7 +310,8 @@ pub unsafe extern "C" fn sps_session_set_float(
     key_len: usize,
     value: f64,
 ) -> sps_status {
-    set(session, key, key_len, || Ok(Value::Float(value)))
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe { set(session, key, key_len, || Ok(Value::Float(value))) }
 }
 
 /// Sets `key` to a boolean.
@@ -291,7 +325,8 @@ pub unsafe extern "C" fn sps_session_set_bool(
     key_len: usize,
     value: bool,
 ) -> sps_status {
-    set(session, key, key_len, || Ok(Value::Bool(value)))
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe { set(session, key, key_len, || Ok(Value::Bool(value))) }
 }
 
 /// Sets `key` to the value encoded in `value` (exactly one MessagePack
@@ -308,8 +343,11 @@ pub unsafe extern "C" fn sps_session_set_msgpack(
     value: *const u8,
     value_len: usize,
 ) -> sps_status {
-    set(session, key, key_len, || {
-        let bytes = bytes(value.cast(), value_len, "value")?;
-        Value::from_msgpack(bytes).map_err(|e| FfiError::invalid(format!("value: {e}")))
-    })
+    // SAFETY: the pointers passed on are valid as our `# Safety` section requires.
+    unsafe {
+        set(session, key, key_len, || {
+            let bytes = bytes(value.cast(), value_len, "value")?;
+            Value::from_msgpack(bytes).map_err(|e| FfiError::invalid(format!("value: {e}")))
+        })
+    }
 }

@@ -1,4 +1,4 @@
-//! Manager options from Python keywords (SPEC §3), and the site-wide
+//! Manager options from Python keywords (README: Options), and the site-wide
 //! defaults that `configure()` sets (Spyce's config file).
 //!
 //! Options are resolved in three layers: the built-in defaults, then what
@@ -253,7 +253,7 @@ fn settings(py: Python<'_>, given: &Given) -> PyResult<Settings> {
 fn secret_keys(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<PickleKeys> {
     let one = |v: &Bound<'_, PyAny>| -> PyResult<Vec<u8>> {
         if let Ok(s) = v.cast::<PyString>() {
-            Ok(crate::text::utf8(s)?.as_bytes().to_vec())
+            Ok(s.to_str()?.as_bytes().to_vec())
         } else if let Ok(b) = v.cast::<PyBytes>() {
             Ok(b.as_bytes().to_vec())
         } else {

@@ -26,7 +26,6 @@ use spysession_core::ext::{is_reserved, ExtValue};
 use spysession_core::{SessionId, Value, EXT_PICKLE};
 
 use crate::signing::PickleKeys;
-use crate::text::utf8;
 
 /// Deepest nesting of containers stored.
 const MAX_DEPTH: usize = 200;
@@ -115,7 +114,7 @@ pub fn to_value_at(obj: &Bound<'_, PyAny>, codec: Codec<'_>, depth: usize) -> Py
     } else if let Ok(f) = obj.cast_exact::<PyFloat>() {
         return Ok(Value::Float(f.value()));
     } else if let Ok(s) = obj.cast_exact::<PyString>() {
-        return Ok(Value::Str(utf8(s)?.to_owned()));
+        return Ok(Value::Str(s.to_str()?.to_owned()));
     } else if let Ok(b) = obj.cast_exact::<PyBytes>() {
         return Ok(Value::Bytes(b.as_bytes().to_vec()));
     } else if let Ok(list) = obj.cast_exact::<PyList>() {

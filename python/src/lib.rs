@@ -1,8 +1,9 @@
 //! `spysession._spysession`: the Python binding of the spysession engine.
 //!
 //! The Python package `spysession` (python/spysession/) re-exports these
-//! names and adds the pure-Python parts (`wsgi`, `scheduler`). SPEC §4 is
-//! the contract; the modules here:
+//! names and adds the pure-Python parts (`wsgi`, `scheduler`). The README's
+//! Python section is the contract (docs/architecture.md: how it fits); the
+//! modules here:
 //!
 //! - [`errors`]: engine errors to exceptions, in one place; the helper that
 //!   runs store work without the GIL.
@@ -13,23 +14,21 @@
 //!   `RedisStore`, and Python subclasses as engine stores.
 //! - [`config`]: options from keywords; `configure()` defaults.
 //! - [`manager`], [`session`]: `SessionManager`, `Session`.
-//! - [`text`]: reading a `str` in place; [`fast_begin`]: `begin` as a
-//!   vectorcall method.
 
 #![deny(missing_docs)]
+// The module is written in safe Rust: pyo3 does every call into CPython.
+#![deny(unsafe_code)]
 
 mod clock;
 mod config;
 mod convert;
 mod custom_store;
 mod errors;
-mod fast_begin;
 mod manager;
 mod pyext;
 mod session;
 mod signing;
 mod stores;
-mod text;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -89,7 +88,6 @@ fn _spysession(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stores::DbmStore>()?;
     m.add_class::<stores::RedisStore>()?;
     m.add_class::<manager::SessionManager>()?;
-    fast_begin::install(py)?;
     m.add_class::<session::Session>()?;
     m.add_class::<session::SessionKeys>()?;
     m.add_class::<convert::Ext>()?;

@@ -16,13 +16,12 @@ use crate::errors::{store_call, OrRaise};
 use crate::session::Session;
 use crate::signing::PickleKeys;
 use crate::stores::{MemoryStore, SessionStore};
-use crate::text::utf8;
 
 /// Form bodies larger than this are not read by `from_environ` (the id is
 /// then looked for in the other transports only).
 const MAX_FORM_BODY: usize = 1 << 20;
 
-/// A site's session configuration: store, options (SPEC §3) and clock. Every
+/// A site's session configuration: store, options (README: Options) and clock. Every
 /// option not given here takes the value set by `configure()` or the
 /// built-in default. Thread-safe; make one per site.
 #[pyclass(module = "spysession", frozen)]
@@ -72,7 +71,7 @@ fn raw_bytes<'a>(
         return Ok(None);
     };
     if let Ok(s) = value.cast::<PyString>() {
-        return Ok(Some(Cow::Borrowed(utf8(s)?.as_bytes())));
+        return Ok(Some(Cow::Borrowed(s.to_str()?.as_bytes())));
     }
     if let Ok(b) = value.cast::<PyBytes>() {
         return Ok(Some(Cow::Borrowed(b.as_bytes())));
@@ -120,8 +119,7 @@ fn form_from_mapping(form: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
     Ok(body.finish().into_bytes())
 }
 
-/// The arguments of `SessionManager.begin`, each None when not given
-/// (`fast_begin` reads them from the call).
+/// The arguments of `SessionManager.begin`, each None when not given.
 pub struct BeginArgs<'a, 'py> {
     /// The raw Cookie header (str or bytes-like).
     pub cookie: Option<&'a Bound<'py, PyAny>>,
@@ -139,8 +137,7 @@ pub struct BeginArgs<'a, 'py> {
 
 impl SessionManager {
     /// `SessionManager.begin(cookie=None, query=None, form=None, path="/",
-    /// *, expire=None, session_path=None)`: the session of one request. The
-    /// Python method is installed by `fast_begin`, which calls this.
+    /// *, expire=None, session_path=None)`: the session of one request.
     pub fn begin_with_args(slf: &Bound<'_, Self>, args: BeginArgs<'_, '_>) -> PyResult<Session> {
         let BeginArgs {
             cookie,
@@ -165,7 +162,7 @@ impl SessionManager {
             None => None,
         };
         let path = match path {
-            Some(p) => utf8(p)?,
+            Some(p) => p.to_str()?,
             None => "/",
         };
         let request = Request {
@@ -209,6 +206,58 @@ impl SessionManager {
 
 #[pymethods]
 impl SessionManager {
+    /// The session of one request.
+    ///
+    /// `cookie`: the raw Cookie header; `query`: the raw query string;
+    /// `form`: the urlencoded body (str/bytes) or a mapping of fields;
+    /// `path`: the request path (for path-match against the session path;
+    /// None means "/"). `expire` and `session_path` override the manager's
+    /// for this page.
+    #[pyo3(
+        signature = (cookie=None, query=None, form=None, path=None, *, expire=None, session_path=None),
+        text_signature = "($self, cookie=None, query=None, form=None, path='/', *, expire=None, session_path=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn begin<'py>(
+        slf: &Bound<'py, Self>,
+        cookie: Option<&Bound<'py, PyAny>>,
+        query: Option<&Bound<'py, PyAny>>,
+        form: Option<&Bound<'py, PyAny>>,
+        path: Option<&Bound<'py, PyAny>>,
+        expire: Option<&Bound<'py, PyAny>>,
+        session_path: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Session> {
+        // Typed here rather than by pyo3, for messages that name the
+        // argument and what it must be, as a Python function's would.
+        let path = match path.filter(|p| !p.is_none()) {
+            Some(p) => Some(p.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err("begin() argument 'path' must be str or None")
+            })?),
+            None => None,
+        };
+        let expire = match expire.filter(|e| !e.is_none()) {
+            Some(e) => Some(e.extract::<f64>().map_err(|_| {
+                PyTypeError::new_err("begin() argument 'expire' must be a number or None")
+            })?),
+            None => None,
+        };
+        let session_path = match session_path.filter(|p| !p.is_none()) {
+            Some(p) => Some(p.extract::<String>().map_err(|_| {
+                PyTypeError::new_err("begin() argument 'session_path' must be str or None")
+            })?),
+            None => None,
+        };
+        let args = BeginArgs {
+            cookie,
+            query,
+            form,
+            path,
+            expire,
+            session_path,
+        };
+        Self::begin_with_args(slf, args)
+    }
+
     #[new]
     #[pyo3(signature = (store=None, **options))]
     fn py_new(

@@ -237,7 +237,7 @@ fn decimal_of(obj: &Bound<'_, PyAny>) -> PyResult<Decimal> {
         text.push(char::from(b'0' + d));
     }
     if let Ok(letter) = exponent.cast::<PyString>() {
-        return Ok(match crate::text::utf8(letter)? {
+        return Ok(match letter.to_str()? {
             "F" => Decimal::Infinity { negative },
             signal => Decimal::NaN {
                 negative,

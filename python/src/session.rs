@@ -25,7 +25,6 @@ use crate::clock::at;
 use crate::convert::{holds_ext, is_mutable, to_py, to_value, Codec};
 use crate::errors::store_call;
 use crate::manager::SessionManager;
-use crate::text::utf8;
 
 static MAPPING: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -51,7 +50,7 @@ fn key_str(key: &Bound<'_, PyAny>) -> PyResult<String> {
 /// A session key borrowed from its `str` (no copy).
 fn key_ref<'a>(key: &'a Bound<'_, PyAny>) -> PyResult<&'a str> {
     match key.cast::<PyString>() {
-        Ok(s) => utf8(s),
+        Ok(s) => s.to_str(),
         Err(_) => Err(PyTypeError::new_err(format!(
             "session keys must be str, not {}",
             key.get_type().name()?
@@ -217,7 +216,7 @@ impl Session {
     fn __contains__(&self, key: &Bound<'_, PyAny>) -> bool {
         key.cast::<PyString>()
             .ok()
-            .and_then(|s| utf8(s).ok().map(|k| self.core.contains(k)))
+            .and_then(|s| s.to_str().ok().map(|k| self.core.contains(k)))
             .unwrap_or(false)
     }
 
@@ -242,7 +241,7 @@ impl Session {
     ) -> PyResult<Bound<'py, PyAny>> {
         let found = match key.cast::<PyString>() {
             // A str that cannot be a key (a lone surrogate) is absent, as in `in`.
-            Ok(s) => match utf8(s) {
+            Ok(s) => match s.to_str() {
                 Ok(k) => self.lookup(py, k)?,
                 Err(_) => None,
             },

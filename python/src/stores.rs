@@ -194,19 +194,10 @@ impl SessionStore {
     }
 
     /// The store's counters: loads, commits, merges, dropped, corrupt,
-    /// cleaned, evicted.
+    /// cleaned, evicted (the core's one list, `StoreStats::NAMES`).
     fn stats<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
-        let s = Self::gate(slf)?.stats();
         let d = PyDict::new(slf.py());
-        for (k, v) in [
-            ("loads", s.loads),
-            ("commits", s.commits),
-            ("merges", s.merges),
-            ("dropped", s.dropped),
-            ("corrupt", s.corrupt),
-            ("cleaned", s.cleaned),
-            ("evicted", s.evicted),
-        ] {
+        for (k, v) in Self::gate(slf)?.stats().fields() {
             d.set_item(k, v)?;
         }
         Ok(d)

@@ -230,11 +230,30 @@ static void refused_options_name_themselves(void) {
     CHECK_STATUS(SPS_CONFIG, sps_manager_new(store, &opts, &m));
     CHECK_CONTAINS(sps_last_error(), "max_lifetime");
 
-    /* A header and library that disagree on the struct are caught. */
+    /* An older (smaller) struct than the library's is refused. */
     CHECK_OK(sps_manager_options_init(&opts, sizeof opts));
     opts.struct_size = sizeof opts - 8;
     CHECK_STATUS(SPS_INVALID_ARGUMENT, sps_manager_new(store, &opts, &m));
-    CHECK_STATUS(SPS_INVALID_ARGUMENT, sps_manager_options_init(&opts, sizeof opts + 8));
+    CHECK_STATUS(SPS_INVALID_ARGUMENT, sps_manager_options_init(&opts, sizeof opts - 8));
+    CHECK(m == NULL);
+
+    /* A newer header's struct (a field added at the end) works while that
+       field keeps its zero default, which init writes; set, it is refused
+       rather than ignored. */
+    struct {
+        sps_manager_options o;
+        uint64_t newer;
+    } big;
+    big.newer = 0xdead;
+    CHECK_OK(sps_manager_options_init(&big.o, sizeof big));
+    CHECK(big.newer == 0);
+    CHECK(big.o.struct_size == sizeof big);
+    CHECK_OK(sps_manager_new(store, &big.o, &m));
+    sps_manager_free(m);
+    m = NULL;
+    big.newer = 1;
+    CHECK_STATUS(SPS_INVALID_ARGUMENT, sps_manager_new(store, &big.o, &m));
+    CHECK_CONTAINS(sps_last_error(), "does not know");
     CHECK(m == NULL);
 }
 

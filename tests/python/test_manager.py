@@ -1,4 +1,4 @@
-"""SessionManager: options (SPEC §3), expiry with an injected clock, cookies,
+"""SessionManager: options (README: Options), expiry with an injected clock, cookies,
 transports, paths, from_environ, configure() and clean_store()."""
 
 from __future__ import annotations
@@ -50,10 +50,35 @@ def test_unknown_keyword_is_type_error(store):
         spysession.SessionManager(store, expires=5)
 
 
-def test_good_options(store):
-    spysession.SessionManager(store, samesite="None", secure=True, touch_interval=0,
-                              transport=("get", "cookie"), domain="example.com", max_lifetime=10)
-    spysession.SessionManager(store, samesite=None)
+def test_good_options(store, clock):
+    """Each option given takes effect: seen in the cookie, the transports
+    read, the touches and the lifetime cap."""
+    m = spysession.SessionManager(store, samesite="None", secure=True, touch_interval=0,
+                                  transport=("get", "cookie"), domain="example.com",
+                                  max_lifetime=10, clock=clock)
+    s = m.begin()
+    s["a"] = 1
+    (_, value), = s.commit()
+    assert "; SameSite=None" in value and "; Secure" in value and "; Domain=example.com" in value
+    assert "Max-Age=10" in value  # max_lifetime caps the default expire
+    # transport=("get", "cookie"): the query string is read, and comes first.
+    other = m.begin()
+    other["b"] = 2
+    other.commit()
+    seen = m.begin(query=f"spysession={s.id}", cookie=f"spysession={other.id}")
+    assert seen.id == s.id and seen["a"] == 1
+    # touch_interval=0: a request that changes nothing still renews the expiry.
+    clock.advance(1)
+    touched = m.begin(query=f"spysession={s.id}")
+    assert touched.commit() != [] and touched.expires_at == clock.now + 9
+    # max_lifetime=10: gone at created + 10, touches or not.
+    clock.advance(9)
+    assert m.begin(query=f"spysession={s.id}").is_new
+    # samesite=None leaves the attribute out.
+    plain = spysession.SessionManager(store, samesite=None).begin()
+    plain["a"] = 1
+    (_, value), = plain.commit()
+    assert "SameSite" not in value
 
 
 def test_cookie_attributes(store, clock):
@@ -360,15 +385,15 @@ def test_request_parts_in_every_accepted_form(manager):
 
 
 def test_begin_arguments_are_checked_like_a_python_function(manager):
-    """begin is a vectorcall method written by hand: its argument errors are
-    the TypeErrors a Python function gives, and its signature is the stub's."""
+    """begin's argument errors are the TypeErrors a Python function gives,
+    and its signature is the stub's."""
     import inspect
 
     sig = inspect.signature(spysession.SessionManager.begin)
     assert list(sig.parameters) == ["self", "cookie", "query", "form", "path", "expire", "session_path"]
     assert sig.parameters["path"].default == "/"
     assert sig.parameters["expire"].kind is inspect.Parameter.KEYWORD_ONLY
-    with pytest.raises(TypeError, match="at most 4 positional"):
+    with pytest.raises(TypeError, match="4 positional arguments but 5 were given"):
         manager.begin(None, None, None, "/", 10)
     with pytest.raises(TypeError, match="unexpected keyword argument 'cokie'"):
         manager.begin(cokie="x")

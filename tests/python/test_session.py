@@ -1,4 +1,4 @@
-"""Session behaves like a dict with str keys (SPEC §4)."""
+"""Session behaves like a dict with str keys (README: Python)."""
 
 from __future__ import annotations
 

@@ -1,38 +1,65 @@
 //! Per-store counters, readable at any time without a lock.
+//!
+//! The list of counters is written once, in [`counters!`] below: the
+//! snapshot struct, the atomics and [`StoreStats::fields`] (what Python's
+//! `stats()` and any other renderer iterate) all come from it. The C struct
+//! `sps_stats` is spelled out for cbindgen, and a test of the ffi crate
+//! holds its fields to [`StoreStats::NAMES`].
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::CommitOutcome;
 
-/// What a store has done since it was opened (per store object).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StoreStats {
-    /// Records looked up.
-    pub loads: u64,
-    /// Commits that stored changes or a touch.
-    pub commits: u64,
-    /// Commits that merged into a record another request had written meanwhile.
-    pub merges: u64,
-    /// Commits dropped because the session was gone (no resurrection).
-    pub dropped: u64,
-    /// Damaged records met.
-    pub corrupt: u64,
-    /// Expired records removed by clean.
-    pub cleaned: u64,
-    /// Records evicted to respect `max_sessions` (bounded MemoryStore).
-    pub evicted: u64,
+/// Declares the counters: the snapshot, the atomics, the name list.
+macro_rules! counters {
+    ($( #[doc = $doc:literal] $name:ident, )*) => {
+        /// What a store has done since it was opened (per store object).
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct StoreStats {
+            $( #[doc = $doc] pub $name: u64, )*
+        }
+
+        /// Atomic counters behind [`StoreStats`].
+        #[derive(Debug, Default)]
+        pub struct Counters {
+            $( $name: AtomicU64, )*
+        }
+
+        impl StoreStats {
+            /// The counters' names, in order: the one list every binding
+            /// renders (Python's `stats()` keys, C's `sps_stats` fields).
+            pub const NAMES: &'static [&'static str] = &[$( stringify!($name) ),*];
+
+            /// Each counter with its name, in the order of [`StoreStats::NAMES`].
+            pub fn fields(&self) -> impl Iterator<Item = (&'static str, u64)> {
+                [$( (stringify!($name), self.$name) ),*].into_iter()
+            }
+        }
+
+        impl Counters {
+            /// A consistent-enough copy of every counter.
+            pub fn snapshot(&self) -> StoreStats {
+                StoreStats { $( $name: self.$name.load(Relaxed), )* }
+            }
+        }
+    };
 }
 
-/// Atomic counters behind [`StoreStats`].
-#[derive(Debug, Default)]
-pub struct Counters {
-    loads: AtomicU64,
-    commits: AtomicU64,
-    merges: AtomicU64,
-    dropped: AtomicU64,
-    corrupt: AtomicU64,
-    cleaned: AtomicU64,
-    evicted: AtomicU64,
+counters! {
+    /// Records looked up.
+    loads,
+    /// Commits that stored changes or a touch.
+    commits,
+    /// Commits that merged into a record another request had written meanwhile.
+    merges,
+    /// Commits dropped because the session was gone (no resurrection).
+    dropped,
+    /// Damaged records met.
+    corrupt,
+    /// Expired records removed by clean.
+    cleaned,
+    /// Records evicted to respect `max_sessions` (bounded MemoryStore).
+    evicted,
 }
 
 impl Counters {
@@ -66,16 +93,24 @@ impl Counters {
             }
         }
     }
-    /// A consistent-enough copy of every counter.
-    pub fn snapshot(&self) -> StoreStats {
-        StoreStats {
-            loads: self.loads.load(Relaxed),
-            commits: self.commits.load(Relaxed),
-            merges: self.merges.load(Relaxed),
-            dropped: self.dropped.load(Relaxed),
-            corrupt: self.corrupt.load(Relaxed),
-            cleaned: self.cleaned.load(Relaxed),
-            evicted: self.evicted.load(Relaxed),
-        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_follow_the_names_and_the_counts() {
+        let c = Counters::default();
+        c.count_load();
+        c.count_commit(CommitOutcome::Stored { merged: true });
+        c.count_cleaned(3);
+        let s = c.snapshot();
+        let fields: Vec<_> = s.fields().collect();
+        let names: Vec<_> = fields.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, StoreStats::NAMES);
+        let get = |name| fields.iter().find(|(n, _)| *n == name).unwrap().1;
+        assert_eq!((get("loads"), get("commits"), get("merges")), (1, 1, 1));
+        assert_eq!((get("cleaned"), get("dropped")), (3, 0));
     }
 }

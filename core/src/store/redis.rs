@@ -516,9 +516,9 @@ impl RedisStore {
         }
     }
 
-    fn corrupt(&self, why: String) -> Error {
+    fn corrupt(&self, why: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
         self.counters.count_corrupt();
-        Error::Corrupt(why)
+        Error::Corrupt(why.into())
     }
 }
 
@@ -606,7 +606,7 @@ impl Store for RedisStore {
             Some("stored") => {
                 let before = reply.get(1).and_then(|t| t.parse::<f64>().ok());
                 let Some(before) = before else {
-                    return Err(self.corrupt("m:accessed is not a number".into()));
+                    return Err(self.corrupt("m:accessed is not a number"));
                 };
                 let merged = update.base_accessed.is_some_and(|base| base != before);
                 CommitOutcome::Stored { merged }
@@ -614,9 +614,9 @@ impl Store for RedisStore {
             Some("notfound") => CommitOutcome::NotFound,
             Some("version") => {
                 check_version(reply.get(1).map(String::as_bytes))?;
-                return Err(self.corrupt("m:v is not a format version".into()));
+                return Err(self.corrupt("m:v is not a format version"));
             }
-            _ => return Err(self.corrupt("metadata fields missing or malformed".into())),
+            _ => return Err(self.corrupt("metadata fields missing or malformed")),
         };
         self.counters.count_commit(outcome);
         Ok(outcome)

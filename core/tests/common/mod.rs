@@ -2,6 +2,9 @@
 //! conformance suite every store must pass.
 #![allow(dead_code)]
 
+pub mod child;
+pub mod web;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

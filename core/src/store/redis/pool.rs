@@ -171,7 +171,7 @@ fn is_readonly(e: &RedisError) -> bool {
 /// our prefix is a damaged record; everything else is I/O, the cause kept.
 pub(super) fn to_error(e: RedisError) -> Error {
     if e.code() == Some("WRONGTYPE") {
-        return Error::Corrupt(format!("the session's Redis key is not a hash: {e}"));
+        return Error::Corrupt(format!("the session's Redis key is not a hash: {e}").into());
     }
     let kind = if e.is_timeout() {
         io::ErrorKind::TimedOut
