@@ -85,7 +85,9 @@ fn millis(d: Duration) -> u64 {
 /// `o.prefix` and `o.tls_ca_file` are NULL or point to their lengths' bytes.
 unsafe fn engine_options(o: &sps_redis_options) -> FfiResult<RedisOptions> {
     let d = RedisOptions::default();
-    let tls_root_cert = match opt_text(o.tls_ca_file, o.tls_ca_file_len, "tls_ca_file")? {
+    // SAFETY: `o.tls_ca_file` is as the `# Safety` section requires.
+    let ca_file = unsafe { opt_text(o.tls_ca_file, o.tls_ca_file_len, "tls_ca_file") }?;
+    let tls_root_cert = match ca_file {
         None => None,
         Some(path) => Some(std::fs::read(path).map_err(|e| {
             spysession_core::Error::config("tls_ca_file", format!("cannot read {path}: {e}"))
