@@ -8,7 +8,7 @@ use lmdb::{Cursor, RwTransaction, Transaction, WriteFlags};
 use parking_lot::RwLock;
 
 use super::env_registry::{self, EnvOptions, SharedEnv};
-use super::{expiry_key, merge, CommitOutcome, Counters, Store, Update};
+use super::{expiry_key, merge, Committed, Counters, Store, Update};
 use crate::error::{Error, Result};
 use crate::record::{Changes, Record};
 use crate::store_key::StoreKey;
@@ -364,7 +364,7 @@ impl DbmStore {
 }
 
 impl Store for DbmStore {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
         let shared = self.env()?;
         let txn = shared.env().begin_ro_txn()?;
@@ -372,7 +372,7 @@ impl Store for DbmStore {
             return Ok(None);
         };
         let record = self.decode_counted(bytes)?;
-        Ok((!record.is_expired(now)).then_some(record))
+        Ok((!record.is_expired(now)).then(|| Arc::new(record)))
     }
 
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
@@ -398,7 +398,12 @@ impl Store for DbmStore {
         &self.counters
     }
 
-    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
+    fn commit(
+        &self,
+        key: &StoreKey,
+        update: &Update<'_>,
+        _loaded: &mut Option<Arc<Record>>,
+    ) -> Result<Committed> {
         let result = if self.options.durable {
             // Durable: share the transaction and its sync with concurrent commits.
             let shared = self.env()?;
@@ -411,7 +416,7 @@ impl Store for DbmStore {
             self.write(|shared, txn| apply_commit(txn, shared, key, update))
         };
         match &result {
-            Ok(outcome) => self.counters.count_commit(*outcome),
+            Ok(committed) => self.counters.count_commit(committed.outcome),
             Err(Error::Corrupt(_)) => self.counters.count_corrupt(),
             Err(_) => {}
         }
@@ -463,7 +468,7 @@ fn apply_commit(
     shared: &SharedEnv,
     key: &StoreKey,
     update: &Update<'_>,
-) -> Result<CommitOutcome> {
+) -> Result<Committed> {
     let stored = match get(txn, shared, key)? {
         Some(bytes) => Some(Record::decode(bytes)?),
         None => None,
@@ -471,15 +476,18 @@ fn apply_commit(
     let old_expiry = stored.as_ref().map(|r| r.expires_at);
     let live = stored.filter(|r| !r.is_expired(update.now));
     let (record, outcome) = merge(live, update);
-    match record {
-        Some(record) => put(txn, shared, key, &record, old_expiry)?,
+    match &record {
+        Some(record) => put(txn, shared, key, record, old_expiry)?,
         // Expired and not to be revived: remove it now.
         None if old_expiry.is_some() => {
             remove(txn, shared, key)?;
         }
         None => {}
     }
-    Ok(outcome)
+    Ok(Committed {
+        outcome,
+        record: record.map(Arc::new),
+    })
 }
 
 /// One batch of clean: removes the records of `batch` (due entries sorted

@@ -23,26 +23,26 @@ use lmdb::{RwTransaction, Transaction};
 use parking_lot::{Condvar, Mutex};
 
 use super::env_registry::SharedEnv;
-use super::CommitOutcome;
+use super::Committed;
 use crate::error::{Error, Result};
 
 /// One commit to apply inside a shared write transaction.
 pub(crate) type Job =
-    Box<dyn FnOnce(&SharedEnv, &mut RwTransaction<'_>) -> Result<CommitOutcome> + Send>;
+    Box<dyn FnOnce(&SharedEnv, &mut RwTransaction<'_>) -> Result<Committed> + Send>;
 
 #[derive(Default)]
 struct Slot {
-    result: Mutex<Option<Result<CommitOutcome>>>,
+    result: Mutex<Option<Result<Committed>>>,
     ready: Condvar,
 }
 
 impl Slot {
-    fn fill(&self, result: Result<CommitOutcome>) {
+    fn fill(&self, result: Result<Committed>) {
         *self.result.lock() = Some(result);
         self.ready.notify_one();
     }
 
-    fn wait(&self) -> Result<CommitOutcome> {
+    fn wait(&self) -> Result<Committed> {
         let mut result = self.result.lock();
         loop {
             if let Some(r) = result.take() {
@@ -75,7 +75,7 @@ pub(crate) struct GroupCommit {
 impl GroupCommit {
     /// Applies `job` durably, together with whatever other jobs are queued.
     /// `sync_after`: the environment does not sync at commit by itself.
-    pub fn run(&self, shared: &SharedEnv, job: Job, sync_after: bool) -> Result<CommitOutcome> {
+    pub fn run(&self, shared: &SharedEnv, job: Job, sync_after: bool) -> Result<Committed> {
         let slot = Arc::new(Slot::default());
         let mut queue = self.queue.lock();
         queue.jobs.push((job, slot.clone()));
