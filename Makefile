@@ -17,12 +17,14 @@ help:
 	@echo "make test   - every check and test: fmt, clippy, Rust, Redis, C (valgrind), Python"
 	@echo "make bench  - criterion benchmarks and the Python benchmark beside its peers"
 	@echo "make fuzz   - each libFuzzer target for FUZZ_SECONDS (default 60)"
+	@echo "make example-c-server - target/examples/spysession-server, the threaded C HTTP server"
+	@echo "make tsan-c-server - the C server and the library under ThreadSanitizer, loaded (not in make test)"
 	@echo "make install PREFIX=/usr/local - header, libspysession.so/.a, spysession.pc"
 	@echo "make dist   - release artifacts in dist/: wheel, sdist, C tarball, SHA256SUMS"
 	@echo "make test-dist - make dist, then each artifact installed and used as a user would"
 
 ## test: every check and every test, Rust, C and Python.
-test: check test-rust test-redis test-c test-python
+test: check test-rust test-redis test-c test-c-server test-python
 	@echo "make test: all green"
 
 ## check: formatting and lints, warnings are errors.

@@ -49,6 +49,12 @@
 #define SPS_VERSION_PATCH 0
 
 /**
+ * The version as a string, the same as sps_version() returns when the
+ * header and the library match.
+ */
+#define SPS_VERSION_STRING "0.2.0"
+
+/**
  * The version as one number, `major * 10000 + minor * 100 + patch`, for
  * `#if SPS_VERSION_NUMBER >= ...` tests.
  */
@@ -193,7 +199,9 @@ enum sps_status
    */
   SPS_STORE_FULL = 5,
   /**
-   * A stored record (or given MessagePack) could not be decoded.
+   * A stored record (or given MessagePack) could not be decoded, or the
+   * store's files are damaged (LMDB reports corruption: an error for
+   * every call, never a fresh session).
    */
   SPS_CORRUPT = 6,
   /**
@@ -635,8 +643,9 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library's version, e.g. `"0.2.0"` (compare with SPS_VERSION_MAJOR
- * etc. to detect a header and library that differ). A static string: do
+ * The library's version, e.g. `"0.2.0"` (compare with SPS_VERSION_STRING
+ * to detect a header and library that differ; the header's version macros
+ * are written by ffi/tests/header.rs from the same Cargo.toml). A static string: do
  * not free it.
  */
 const char *sps_version(void);
@@ -1078,6 +1087,28 @@ void sps_store_free(sps_store *store);
  * The system clock: seconds since the Unix epoch (for sps_store_clean).
  */
 double sps_now(void);
+
+/**
+ * Opens the store that `url` (UTF-8, pointer + length) names:
+ * `memory:`, a directory path or `dbm:///path` (a DbmStore),
+ * `redis://[user:password@]host[:port][/db]`, `unix:///path/redis.sock`
+ * (a RedisStore); options in the query string, e.g.
+ * `dbm:///var/lib/site/sessions?durable=false&map_size=1073741824` or
+ * `redis://cache:6379/2?prefix=site:&pool_size=16`. The same URLs as
+ * Python's `spysession.open_store` and the command line's `--store`.
+ *
+ * A URL that is malformed, or names an unknown option or a bad value, is
+ * SPS_CONFIG, the message naming the bad part; no message ever contains
+ * the URL's password. A kind this library cannot open (`rediss://` without
+ * TLS built in, Sentinel, Cluster) is SPS_CONFIG or SPS_UNSUPPORTED. A
+ * DbmStore directory is created when missing (SPS_IO when it cannot be);
+ * a RedisStore connects at first use.
+ *
+ * # Safety
+ * `url` is NULL or points to `url_len` readable bytes; `out_store` is NULL
+ * or writable.
+ */
+sps_status sps_store_open_url(const char *url, size_t url_len, sps_store **out_store);
 
 /**
  * `*out_type`: the SPS_TYPE_* of the value of `key`; SPS_NOT_FOUND if unset.

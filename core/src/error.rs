@@ -16,7 +16,8 @@ use std::fmt;
 pub enum Error {
     /// A file-system or operating-system error.
     Io(std::io::Error),
-    /// An error reported by LMDB.
+    /// An error reported by LMDB, the store's damage included (`Corrupted`,
+    /// `PageNotFound`): never answered with a fresh session.
     Lmdb(lmdb::Error),
     /// The store has no room left (LMDB `MDB_MAP_FULL`, or a custom store said so).
     StoreFull,
@@ -63,6 +64,18 @@ impl Error {
             option,
             message: message.into(),
         }
+    }
+}
+
+impl Error {
+    /// True when LMDB reports that the store's files are damaged
+    /// (`Corrupted`, `PageNotFound`, `Invalid`): the C API answers
+    /// `SPS_CORRUPT` rather than `SPS_IO`.
+    pub fn is_store_damage(&self) -> bool {
+        matches!(
+            self,
+            Error::Lmdb(lmdb::Error::Corrupted | lmdb::Error::PageNotFound | lmdb::Error::Invalid)
+        )
     }
 }
 
@@ -113,9 +126,11 @@ impl From<std::io::Error> for Error {
 
 impl From<lmdb::Error> for Error {
     fn from(e: lmdb::Error) -> Self {
+        // LMDB's own corruption reports (Corrupted, PageNotFound, ...) stay
+        // `Lmdb`: a damaged store is an error for the caller to see, never
+        // `Corrupt`, which means one undecodable record (a fresh session).
         match e {
             lmdb::Error::MapFull => Error::StoreFull,
-            lmdb::Error::Corrupted | lmdb::Error::PageNotFound => Error::Corrupt(Box::new(e)),
             other => Error::Lmdb(other),
         }
     }

@@ -45,8 +45,12 @@ pub struct Session {
     session_path: Option<String>,
     /// The data: the record as loaded, with this request's changes over it.
     view: View,
-    /// Store keys of old ids to delete at commit (after regenerate or invalidate).
+    /// Store keys of old ids to delete at commit (after regenerate or
+    /// invalidate); each leaves the list only once its delete succeeded.
     retired: Vec<StoreKey>,
+    /// The result of a commit that stored its record but could not delete
+    /// every retired id: the retry hands its Set-Cookie out.
+    unsent: Option<CommitResult>,
     /// An invalidated session whose cookie must be expired if nothing new is stored.
     invalidated: bool,
     /// Begun for a request outside the session path: never stored, so its
@@ -81,6 +85,7 @@ impl Session {
             session_path,
             view: View::new(loaded),
             retired: Vec::new(),
+            unsent: None,
             invalidated: false,
             detached: false,
             committed: false,
@@ -269,6 +274,13 @@ impl Session {
     }
 
     /// [`Session::commit`] at `now`, a time read from the manager's clock.
+    ///
+    /// Ordered so that a failure leaves the old state and a retry finishes
+    /// the job: the new record is stored first, then each retired id (after
+    /// regenerate or invalidate) is deleted and only then forgotten. A
+    /// failed store leaves the old session as it was; a failed delete
+    /// returns the error with the old id still to be deleted, and the retry
+    /// deletes it and returns the Set-Cookie the failed call could not.
     pub fn commit_at(&mut self, now: f64) -> Result<CommitResult> {
         if self.detached {
             self.committed = !self.modified();
@@ -277,10 +289,26 @@ impl Session {
                 set_cookie: None,
             });
         }
-        let inner = &self.manager.inner;
-        for old in std::mem::take(&mut self.retired) {
-            inner.store.delete(&old)?;
+        let mut result = self.write_changes(now)?;
+        if let Some(unsent) = self.unsent.take() {
+            if result.set_cookie.is_none() {
+                result.set_cookie = unsent.set_cookie;
+            }
         }
+        while let Some(old) = self.retired.last() {
+            if let Err(e) = self.manager.inner.store.delete(old) {
+                self.unsent = Some(result);
+                return Err(e);
+            }
+            self.retired.pop();
+        }
+        Ok(result)
+    }
+
+    /// The store half of [`Session::commit_at`]: the record, if anything
+    /// changed or a touch is due.
+    fn write_changes(&mut self, now: f64) -> Result<CommitResult> {
+        let inner = &self.manager.inner;
         let touch_due = self.touch_due(now);
         if self.view.changes().is_empty() && !touch_due {
             self.committed = true;

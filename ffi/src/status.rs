@@ -28,7 +28,9 @@ pub enum sps_status {
     SPS_IO = 4,
     /// The store has no room left (raise the LMDB map size).
     SPS_STORE_FULL = 5,
-    /// A stored record (or given MessagePack) could not be decoded.
+    /// A stored record (or given MessagePack) could not be decoded, or the
+    /// store's files are damaged (LMDB reports corruption: an error for
+    /// every call, never a fresh session).
     SPS_CORRUPT = 6,
     /// A panic inside the library (a bug): the message says where.
     SPS_PANIC = 7,
@@ -131,6 +133,8 @@ impl std::error::Error for CallbackError {}
 impl From<Error> for FfiError {
     fn from(error: Error) -> Self {
         let status = match &error {
+            // LMDB's reports of a damaged file: the store is corrupt.
+            e if e.is_store_damage() => sps_status::SPS_CORRUPT,
             Error::Io(_) | Error::Lmdb(_) => sps_status::SPS_IO,
             Error::StoreFull => sps_status::SPS_STORE_FULL,
             Error::Corrupt(_) => sps_status::SPS_CORRUPT,

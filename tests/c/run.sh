@@ -6,7 +6,9 @@
 # exits non-zero on any failure. Called by `make test-c` (mk/c.mk).
 #
 # Environment: LIBDIR (where cargo put libspysession.{so,a}), OUT (build
-# directory), INSTALLED (an install prefix, optional), CC.
+# directory), INSTALLED (an install prefix, optional), VERSION (Cargo.toml's
+# version, from mk/c.mk: the installed file names and the header's macros
+# are checked against it), CC.
 set -u
 cd "$(dirname "$0")/../.."
 : "${LIBDIR:?LIBDIR must name the directory holding libspysession.so and .a}"
@@ -62,20 +64,64 @@ for src in tests/c/test_*.c; do
 done
 
 if [ -n "${INSTALLED:-}" ]; then
+    : "${VERSION:?VERSION, the version in Cargo.toml, is needed with INSTALLED}"
+    lib=$INSTALLED/lib
+    soname=libspysession.so.${VERSION%%.*}
+    # The files a packager expects: the real file under its full version,
+    # the SONAME link programs load, the development link -lspysession finds.
+    run installed.files bash -c '
+        set -eu
+        [ -f "$1/libspysession.so.$2" ] && [ ! -L "$1/libspysession.so.$2" ]
+        [ "$(readlink "$1/$3")" = "libspysession.so.$2" ]
+        [ "$(readlink "$1/libspysession.so")" = "$3" ]
+        [ -f "$1/libspysession.a" ] && [ -f "$1/pkgconfig/spysession.pc" ]
+    ' _ "$lib" "$VERSION" "$soname"
+    run installed.soname bash -c '
+        readelf -d "$1" | grep -F "Library soname: [$2]"' _ "$lib/libspysession.so.$VERSION" "$soname"
+    # Stripped: no symbol table, no debug info (the dynamic symbols stay;
+    # .debug_gdb_scripts is a loaded section, not debug info).
+    run installed.stripped bash -c '
+        if readelf -S "$1" | grep -E "\.(symtab|debug_(info|line|str|abbrev))"; then exit 1; fi
+        if readelf -S "$2" | grep -E "\.debug_(info|line|str|abbrev)"; then exit 1; fi' _ "$lib/libspysession.so.$VERSION" "$lib/libspysession.a"
+    # Exactly the functions the header declares are exported, nothing else.
+    run installed.exports bash -c '
+        set -eu
+        nm -D --defined-only "$1" | awk "{print \$3}" | sed "s/@.*//" | sort -u >"$3/exported"
+        grep -oE "\bsps_[a-z0-9_]+\(" "$2" | tr -d "(" | sort -u >"$3/declared"
+        if grep -v "^sps_" "$3/exported"; then echo "exported beyond sps_*"; exit 1; fi
+        diff "$3/declared" "$3/exported"
+        echo "$(wc -l <"$3/exported") symbols, all sps_*"
+    ' _ "$lib/libspysession.so.$VERSION" include/spysession.h "$OUT"
+    run installed.pkg-config-version bash -c '
+        [ "$(PKG_CONFIG_PATH="$1" pkg-config --modversion spysession)" = "$2" ]' _ "$lib/pkgconfig" "$VERSION"
+
     # What a user does: cc app.c $(pkg-config --cflags --libs spysession).
-    export PKG_CONFIG_PATH="$INSTALLED/lib/pkgconfig"
+    export PKG_CONFIG_PATH="$lib/pkgconfig"
     name=installed.pkg-config
     # shellcheck disable=SC2046  # word splitting of pkg-config output is wanted
     if build "$name" "$CC" "${CFLAGS[@]}" -o "$OUT/$name" tests/c/test_visits.c \
             $(pkg-config --cflags --libs spysession); then
-        run "$name" env LD_LIBRARY_PATH="$INSTALLED/lib" "$OUT/$name"
+        # Linked by SONAME (what survives an upgrade), not by the dev link.
+        run "$name.needed" bash -c 'readelf -d "$1" | grep -F "Shared library: [$2]"' _ \
+            "$OUT/$name" "$soname"
+        run "$name" env LD_LIBRARY_PATH="$lib" "$OUT/$name"
     fi
+    # Static: `pkg-config --static --libs` gives -lspysession and its
+    # Libs.private; -Bstatic around it makes the linker take the .a.
     name=installed.pkg-config-static
     # shellcheck disable=SC2046
     if build "$name" "$CC" "${CFLAGS[@]}" -o "$OUT/$name" tests/c/test_visits.c \
-            $(pkg-config --cflags spysession) "$INSTALLED/lib/libspysession.a" \
+            $(pkg-config --cflags spysession) $(pkg-config --static --libs-only-L spysession) \
+            -Wl,-Bstatic -lspysession -Wl,-Bdynamic \
             $(pkg-config --static --libs-only-l spysession | sed 's/-lspysession//'); then
+        run "$name.needed" bash -c '! readelf -d "$1" | grep -F libspysession' _ "$OUT/$name"
         run "$name" "$OUT/$name"
+    fi
+    # The header's version macros against Cargo.toml's version.
+    name=installed.version
+    if build "$name" "$CC" "${CFLAGS[@]}" -o "$OUT/$name" tests/c/installed_version.c \
+            $(pkg-config --cflags --libs spysession); then
+        run "$name" env LD_LIBRARY_PATH="$lib" SPS_EXPECT_VERSION="$VERSION" "$OUT/$name"
     fi
 fi
 

@@ -38,6 +38,8 @@ static void store_functions(void) {
     INVALID(sps_store_open_dbm(NULL, 0, NULL, &store));
     INVALID(sps_store_open_dbm(NULL, 5, NULL, &store));
     INVALID(sps_store_open_dbm(S("/tmp/x"), NULL, NULL));
+    INVALID(sps_store_open_url(S("memory:"), NULL));
+    INVALID(sps_store_open_url(NULL, 7, &store));
     INVALID(sps_store_open_dbm(S(""), NULL, &store));
     INVALID(sps_store_open_dbm("/tmp/a\0b", 8, NULL, &store));
     dopts.struct_size = 1;

@@ -79,10 +79,12 @@ def same(a, b) -> bool:
 
 
 def key_of(session_id: str) -> str:
-    """What the raw store methods take for a session (its store key once
-    the engine has them)."""
-    store_key = getattr(spysession, "store_key", None)
-    return store_key(session_id) if store_key else session_id
+    """What the raw store methods take for a session: its store key."""
+    return spysession.store_key(session_id)
+
+
+# The record format version this build writes and reads (core's FORMAT_VERSION).
+FORMAT_VERSION = 2
 
 
 @pytest.fixture(params=["memory", "dbm"])
@@ -194,6 +196,7 @@ def test_a_value_c_wrote_as_the_layout_reads_as_the_python_type(dbm_path):
 
 
 SID = "0123456789abcdef0123456789abcdef"
+OTHER_SID = "fedcba9876543210fedcba9876543210"
 
 MALFORMED = {
     "month_13": ext(6, struct.pack(">HBB", 2024, 13, 1)),
@@ -225,10 +228,17 @@ MALFORMED["nested_past_the_limit"] = deep_tuples(5000)
 @pytest.mark.parametrize("name", sorted(MALFORMED))
 def test_a_malformed_ext_in_the_store_is_a_corrupt_record(any_store, clock, name):
     data = {"ok": 1, "bad": MALFORMED[name]}
-    raw = msgpack.packb([1, clock.now, clock.now, clock.now + 100, data], use_bin_type=True)
+    raw = msgpack.packb([FORMAT_VERSION, clock.now, clock.now, clock.now + 100, data],
+                       use_bin_type=True)
     any_store.save(key_of(SID), raw, clock.now + 100)
     before = any_store.stats()["corrupt"]
-    s = spysession.SessionManager(any_store, clock=clock).begin(cookie=f"spysession={SID}")
+    # The same record without the bad value loads: what makes it corrupt
+    # is the value, nothing else about the record.
+    good = msgpack.packb([FORMAT_VERSION, clock.now, clock.now, clock.now + 100, {"ok": 1}])
+    any_store.save(key_of(OTHER_SID), good, clock.now + 100)
+    m = spysession.SessionManager(any_store, clock=clock)
+    assert m.begin(cookie=f"spysession={OTHER_SID}")["ok"] == 1
+    s = m.begin(cookie=f"spysession={SID}")
     assert s.is_new and s.id != SID and len(s) == 0
     assert any_store.stats()["corrupt"] == before + 1
     # The store is still usable, and the damaged record was left for clean().

@@ -22,7 +22,7 @@ import pytest
 
 import spysession
 from conftest import cookie_of
-from test_ext_values import C_CLIENT, key_of
+from test_ext_values import C_CLIENT, FORMAT_VERSION, key_of
 from test_redis import RedisServer, prefix, redis_server  # noqa: F401 (fixtures)
 
 KEY = "k" * 32
@@ -58,7 +58,8 @@ def signed(key: bytes, session_id: str, data: bytes) -> bytes:
 
 
 def record(clock, data) -> bytes:
-    return msgpack.packb([1, clock.now, clock.now, clock.now + 100, data], use_bin_type=True)
+    return msgpack.packb([FORMAT_VERSION, clock.now, clock.now, clock.now + 100, data],
+                         use_bin_type=True)
 
 
 @pytest.fixture
@@ -140,6 +141,9 @@ def test_a_planted_pickle_from_a_raw_save_never_runs(store, clock, marker, varia
     planted = planted_variants(marker)[variant]
     store.save(key_of(SID), record(clock, {"n": 1, "p": msgpack.ExtType(1, planted)}), clock.now + 100)
     m = pickling(store, clock) if pickle_on else spysession.SessionManager(store, clock=clock)
+    # The same record with a harmless value loads: only the pickle is refused.
+    store.save(key_of("f" * 32), record(clock, {"n": 1}), clock.now + 100)
+    assert m.begin(cookie=f"spysession={'f' * 32}")["n"] == 1
     before = store.stats()["corrupt"]
     s = m.begin(cookie=f"spysession={SID}")
     assert not marker.exists()

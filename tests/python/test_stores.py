@@ -311,3 +311,27 @@ def test_a_dbm_store_of_version_0_1_is_refused(tmp_path):
 def test_store_must_be_a_session_store():
     with pytest.raises(TypeError):
         spysession.SessionManager(object())
+
+
+def test_a_damaged_dbm_file_is_a_store_error_not_a_fresh_session(tmp_path, clock):
+    """LMDB's own corruption report is a StoreError for the request, never
+    a fresh session (that would log every user out silently)."""
+    store = spysession.DbmStore(tmp_path, map_size=1 << 20, durable=False)
+    m = spysession.SessionManager(store, clock=clock)
+    s = m.begin()
+    s["user"] = 1
+    cookie = cookie_of(s.commit())
+    key = bytes.fromhex(spysession.store_key(s.id))
+    data = (tmp_path / "data.mdb").read_bytes()
+    page, at, zeroed = 4096, data.find(key), 0
+    with open(tmp_path / "data.mdb", "r+b") as f:
+        while at >= 0:
+            assert at >= 2 * page  # never a meta page
+            f.seek(at // page * page)
+            f.write(bytes(page))
+            zeroed += 1
+            at = data.find(key, at + 1)
+    assert zeroed > 0
+    with pytest.raises(spysession.StoreError, match="(?i)corrupt|page not found"):
+        m.begin(cookie=cookie)
+    assert store.stats()["corrupt"] == 0

@@ -200,7 +200,8 @@ impl DbmStore {
         mut progress: impl FnMut(u64),
     ) -> Result<u64> {
         // Why batches of consecutive ids (measured with
-        // core/examples/clean_durable.rs, 50,000 due of 100,000 records):
+        // core/examples/clean_durable.rs, 50,000 due of 100,000 records,
+        // when the environment still used WRITE_MAP; see env_registry.rs):
         // - A durable clean costs the pages it writes, not its syncs: one
         //   transaction for all 50,000 took as long as ten batches (48.7 vs
         //   49.1 ms). Each page a transaction changes is copied, takes a

@@ -15,7 +15,15 @@
 //! and on a machine with fewer cores than writers they need a moment to get
 //! there. (PostgreSQL's `commit_delay` does the same, for the same reason.)
 //! A lone writer never waits: its batches carry one commit.
+//!
+//! A job that panics (a bug) fails its own caller with that panic, resumed
+//! on the caller's thread; the rest of its batch fails with an error (the
+//! transaction is abandoned, as its state is unknown) and may be retried.
+//! The leader flag is reset by a drop guard, so the queue goes on serving
+//! later commits whatever happens to a leader.
 
+use std::any::Any;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,26 +38,54 @@ use crate::error::{Error, Result};
 pub(crate) type Job =
     Box<dyn FnOnce(&SharedEnv, &mut RwTransaction<'_>) -> Result<Committed> + Send>;
 
+/// What a job's caller gets back.
+enum Answer {
+    Done(Result<Committed>),
+    /// The job panicked: the payload, to resume on the caller's thread.
+    Panicked(Box<dyn Any + Send>),
+}
+
 #[derive(Default)]
 struct Slot {
-    result: Mutex<Option<Result<Committed>>>,
+    answer: Mutex<Option<Answer>>,
     ready: Condvar,
 }
 
 impl Slot {
     fn fill(&self, result: Result<Committed>) {
-        *self.result.lock() = Some(result);
+        self.answer_with(Answer::Done(result));
+    }
+
+    fn answer_with(&self, answer: Answer) {
+        *self.answer.lock() = Some(answer);
         self.ready.notify_one();
     }
 
     fn wait(&self) -> Result<Committed> {
-        let mut result = self.result.lock();
+        let mut answer = self.answer.lock();
         loop {
-            if let Some(r) = result.take() {
-                return r;
+            match answer.take() {
+                Some(Answer::Done(result)) => return result,
+                Some(Answer::Panicked(payload)) => {
+                    drop(answer);
+                    resume_unwind(payload)
+                }
+                None => self.ready.wait(&mut answer),
             }
-            self.ready.wait(&mut result);
         }
+    }
+}
+
+/// Clears `leader_active` when the leader stops leading, by return or by
+/// unwinding, so a later commit can lead (as std's `Once` resets its state
+/// when an initialiser panics). The leader never runs code that can panic
+/// while it holds the queue lock (jobs run in `execute`, unlocked), so the
+/// lock is free when this runs.
+struct Leading<'a>(&'a GroupCommit);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        self.0.queue.lock().leader_active = false;
     }
 }
 
@@ -85,6 +121,7 @@ impl GroupCommit {
             return slot.wait();
         }
         queue.leader_active = true;
+        let leading = Leading(self);
         // Other writers' commits in the last batch: they are the ones coming
         // back (this caller's own, in the first batch, will not while it leads).
         let mut others = 0;
@@ -100,7 +137,10 @@ impl GroupCommit {
             others = batch.len() - usize::from(first && !batch.is_empty());
             first = false;
             if batch.is_empty() {
+                // Stop leading under the same lock that found nothing
+                // queued, so no job is left without a leader.
                 queue.leader_active = false;
+                std::mem::forget(leading);
                 break;
             }
             drop(queue);
@@ -121,8 +161,21 @@ fn execute(shared: &SharedEnv, batch: Vec<(Job, Arc<Slot>)>, sync_after: bool) {
         Err(e) => return fail_all(batch, e),
     };
     let mut done = Vec::with_capacity(batch.len());
-    for (job, slot) in batch {
-        let result = job(shared, &mut txn);
+    let mut jobs = batch.into_iter();
+    while let Some((job, slot)) = jobs.next() {
+        let result = match catch_unwind(AssertUnwindSafe(|| job(shared, &mut txn))) {
+            Ok(result) => result,
+            Err(payload) => {
+                // What the job wrote is unknown: abandon the transaction.
+                drop(txn);
+                slot.answer_with(Answer::Panicked(payload));
+                let others = done.into_iter().map(|(_, slot)| slot);
+                for slot in others.chain(jobs.map(|(_, slot)| slot)) {
+                    slot.fill(Err(panicked_in_batch()));
+                }
+                return;
+            }
+        };
         if let Err(Error::StoreFull) = result {
             // The transaction cannot take more writes: give up on the batch.
             drop(txn);
@@ -146,8 +199,68 @@ fn execute(shared: &SharedEnv, batch: Vec<(Job, Arc<Slot>)>, sync_after: bool) {
     }
 }
 
+/// The error of the other commits of a batch in which a job panicked.
+fn panicked_in_batch() -> Error {
+    Error::Io(std::io::Error::other(
+        "another commit in the same write transaction panicked; nothing was written, retry",
+    ))
+}
+
 fn fail_all<T>(batch: Vec<(T, Arc<Slot>)>, error: lmdb::Error) {
     for (_, slot) in batch {
         slot.fill(Err(error.into()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::env_registry::{self, EnvOptions};
+    use crate::store::CommitOutcome;
+    use std::panic::AssertUnwindSafe;
+    use std::sync::mpsc;
+
+    fn env(dir: &std::path::Path) -> Arc<SharedEnv> {
+        let options = EnvOptions {
+            map_size: 1 << 20,
+            durable: true,
+        };
+        env_registry::open(dir, options).unwrap()
+    }
+
+    fn stored() -> Job {
+        Box::new(|_, _| {
+            Ok(Committed {
+                outcome: CommitOutcome::Stored { merged: false },
+                record: None,
+            })
+        })
+    }
+
+    #[test]
+    fn a_panicking_job_fails_its_caller_and_later_commits_proceed() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = env(dir.path());
+        let group = Arc::new(GroupCommit::default());
+        let panicked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            group.run(&shared, Box::new(|_, _| panic!("a bug in a commit")), false)
+        }));
+        let payload = panicked.expect_err("the panic reaches the job's own caller");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"a bug in a commit"));
+        // The queue recovered: the next commits (from other threads, as a
+        // web server's would be) are led and finish. A wedged queue would
+        // never answer; the channel turns that into a failure, not a hang.
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..3 {
+            let (group, shared, tx) = (group.clone(), shared.clone(), tx.clone());
+            std::thread::spawn(move || tx.send(group.run(&shared, stored(), false)));
+        }
+        for _ in 0..3 {
+            let result = rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("a later commit never finished: the queue is wedged");
+            let outcome = result.unwrap().outcome;
+            assert_eq!(outcome, CommitOutcome::Stored { merged: false });
+        }
     }
 }
