@@ -35,5 +35,7 @@ check:
 ## test-rust: unit, integration and doc tests of every crate.
 test-rust: redis-server-installed
 	$(CARGO) test --workspace
+	@# The portable paths (no CLOCK_REALTIME_COARSE, no pid cache), as macOS and the BSDs build them.
+	$(CARGO) test -p spysession-core --features portable --lib --test store_conformance --test session_behaviour --test faults
 
 include $(wildcard mk/*.mk)

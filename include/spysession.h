@@ -636,6 +636,12 @@ typedef struct {
    * Records evicted by a bounded memory store.
    */
   uint64_t evicted;
+  /**
+   * Requests that presented an id that was malformed or, with `strict`,
+   * unknown or expired (a guessing or fixation attempt). Added after 0.1:
+   * written by sps_store_stats_sized only.
+   */
+  uint64_t rejected;
 } sps_stats;
 
 #ifdef __cplusplus
@@ -1067,10 +1073,29 @@ sps_status sps_store_load(const sps_store *store,
                           sps_buf *out_record);
 
 /**
- * The store's counters.
+ * Writes the first `struct_size` bytes of the store's counters into
+ * `out_stats`: pass `sizeof(sps_stats)`, so a program gets every counter
+ * its header knows of (`rejected` included), and a later library with more
+ * counters writes no more than the program's struct holds.
+ *
+ * SPS_INVALID_ARGUMENT when `store` or `out_stats` is NULL, or when
+ * `struct_size` is smaller than 0.1's sps_stats (56 bytes) or not a
+ * multiple of 8.
  *
  * # Safety
- * `store` is NULL or live; `out_stats` is NULL or writable.
+ * `store` is NULL or live; `out_stats` is NULL or writable for
+ * `struct_size` bytes.
+ */
+sps_status sps_store_stats_sized(const sps_store *store, sps_stats *out_stats, size_t struct_size);
+
+/**
+ * The store's counters as spysession 0.1 defined them: the fields up to
+ * `evicted` (`rejected` is left as it was). Use sps_store_stats_sized for
+ * every counter.
+ *
+ * # Safety
+ * `store` is NULL or live; `out_stats` is NULL or writable for the fields
+ * up to `evicted`.
  */
 sps_status sps_store_stats(const sps_store *store, sps_stats *out_stats);
 

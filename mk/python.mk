@@ -6,8 +6,9 @@
 # which the stubs use for the pyo3 classes.
 # lmdb (py-lmdb): tests/python/test_stores.py writes a directory as
 # spysession 0.1 did, to check that it is refused.
-PY_TEST_DEPS := "maturin>=1.5,<2" "pytest>=7,<10" "pytest-timeout>=2,<3" "flask>=2,<4" "msgpack>=1,<2" \
-  "mypy>=1.18,<3" "lmdb>=1.4,<2"
+PY_TEST_DEPS := "maturin>=1.5,<2" "pytest>=7,<10" "pytest-timeout>=2,<3" "flask>=3.1,<4" "msgpack>=1,<2" \
+  "mypy>=1.18,<3" "lmdb>=1.4,<2" "django>=5.2,<6" "starlette>=0.40,<1" "fastapi>=0.115,<1" "httpx>=0.27,<1" \
+  "uvicorn>=0.30,<1" "gunicorn>=23,<24" "anyio>=4,<5" "python-multipart>=0.0.9,<1"
 PY_DEPS_STAMP := $(VENV)/.spysession-test-deps
 
 .PHONY: test-python python-dev python-venv

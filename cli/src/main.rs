@@ -1,15 +1,16 @@
 //! `spysession`: the command line of spysession, for schedulers and operators.
 //!
 //! ```text
-//! spysession clean  --store DIR [--now SECONDS] [--json]
-//! spysession stats  --store DIR [--now SECONDS] [--json]
-//! spysession list   --store DIR [--expired] [--limit N] [--offset N] [--json]
-//! spysession show   ID|--key KEY --store DIR [--json]
-//! spysession delete ID|--key KEY --store DIR
+//! spysession clean  --store URL [--now SECONDS] [--json]
+//! spysession stats  --store URL [--now SECONDS] [--json]
+//! spysession list   --store URL [--expired] [--limit N] [--offset N] [--json]
+//! spysession show   ID|--key KEY --store URL [--json]
+//! spysession delete ID|--key KEY --store URL
 //! ```
 //!
-//! Every command takes `--redis URL [--prefix PREFIX]` instead of `--store
-//! DIR` for a RedisStore (exactly one of the two). On Redis, `stats` has no
+//! `URL` is a store URL (a bare directory is a DbmStore; `dbm:///path`,
+//! `redis://host/0?prefix=site:`, `rediss://`, `unix:///path.sock`). The
+//! older `--redis URL [--prefix PREFIX]` still works instead of `--store`. On Redis, `stats` has no
 //! disk or map figures, and `clean` removes what the Redis TTL has not yet.
 //!
 //! Stores keep sessions by store key (SHA-256 of the id, see

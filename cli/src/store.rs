@@ -1,13 +1,15 @@
 //! Which store a command works on, and opening it without ever creating one:
-//! a [`DbmStore`] directory (`--store DIR`) or a [`RedisStore`]
-//! (`--redis URL [--prefix PREFIX]`), exactly one of the two.
+//! `--store URL`, any store URL (SPEC §2: a bare directory or `dbm:///path`
+//! is a [`DbmStore`], `redis://...` a [`RedisStore`]), or the older
+//! `--redis URL [--prefix PREFIX]`; exactly one of the two.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
 use spysession_core::{
-    system_now, DbmOptions, DbmStore, Error, Record, RedisOptions, RedisStore, Store, StoreKey,
+    redact_url, system_now, DbmOptions, DbmStore, Error, Record, RedisOptions, RedisStore, Store,
+    StoreKey, StoreUrl,
 };
 
 use crate::failure::Failure;
@@ -22,13 +24,15 @@ pub const DEFAULT_PREFIX: &str = "spysession:";
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("backend").args(["store", "redis"]).required(true)))]
 pub struct StoreArgs {
-    /// The DbmStore directory (the path given to `DbmStore(...)` or
-    /// `sps_store_open_dbm`). It must already hold a store: this command
-    /// never creates one.
-    #[arg(long, value_name = "DIR")]
-    pub store: Option<PathBuf>,
+    /// The store URL: a DbmStore directory (the path given to `DbmStore(...)`
+    /// or `sps_store_open_dbm`) or `dbm:///path`, which must already hold a
+    /// store (this command never creates one), or a Redis URL
+    /// (`redis://[user:password@]host[:port][/db]?prefix=site:`, `rediss://`,
+    /// `unix:///path/redis.sock`).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// The Redis of a RedisStore, instead of --store: `redis://[user:password@]host[:port][/db]`
-    /// or `redis+unix:///path/to/socket`.
+    /// or `redis+unix:///path/to/socket` (with --prefix; `--store URL?prefix=...` says the same).
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
     /// With --redis: the key prefix the web processes give RedisStore.
@@ -111,34 +115,83 @@ impl Opened {
 /// each), never a hang.
 pub fn open(args: &StoreArgs) -> Result<Opened, Failure> {
     match (&args.store, &args.redis) {
-        (Some(dir), _) => open_dbm(dir).map(|store| Opened::Dbm(store, dir.clone())),
-        (None, Some(url)) => open_redis(url, &args.prefix),
+        (Some(url), _) => open_url(url),
+        (None, Some(url)) => {
+            let parsed = StoreUrl::parse_with(url, &[("prefix", &args.prefix)]).map_err(|e| {
+                Failure::caused(
+                    format!("cannot use the Redis URL {}", hide_password(url)),
+                    e,
+                )
+            })?;
+            match parsed {
+                StoreUrl::Redis { .. } => open_redis(parsed, hide_password(url)),
+                _ => Err(Failure::new(format!(
+                    "--redis takes a Redis URL, not {}",
+                    hide_password(url)
+                ))),
+            }
+        }
         // clap's group requires one of the two.
         (None, None) => Err(Failure::new("give --store DIR or --redis URL")),
     }
 }
 
-fn open_dbm(dir: &Path) -> Result<DbmStore, Failure> {
+/// `--store URL`: the store the URL names, when this command can reach it.
+fn open_url(url: &str) -> Result<Opened, Failure> {
+    let parsed = StoreUrl::parse(url)
+        .map_err(|e| Failure::caused(format!("bad store URL {}", hide_password(url)), e))?;
+    match parsed {
+        StoreUrl::Dbm { path, options } => {
+            open_dbm(&path, options.durable).map(|store| Opened::Dbm(store, path))
+        }
+        StoreUrl::Redis { .. } => open_redis(parsed, hide_password(url)),
+        StoreUrl::Memory { .. } => Err(Failure::new(
+            "a memory: store lives inside one web process; the command line cannot reach it",
+        )),
+        other => Err(Failure::caused(
+            format!("cannot open {other}"),
+            other
+                .open()
+                .err()
+                .unwrap_or(Error::Unsupported("this store URL")),
+        )),
+    }
+}
+
+fn open_dbm(dir: &Path, durable: bool) -> Result<DbmStore, Failure> {
     check_exists(dir)?;
     // map_size 0: LMDB keeps the map size recorded in the store, so this
     // tool never changes the size the web processes chose.
     let options = DbmOptions {
         map_size: 0,
-        durable: true,
+        durable,
     };
     DbmStore::open_with(dir, options)
         .map_err(|e| Failure::caused(format!("cannot open the store {}", dir.display()), e))
 }
 
-fn open_redis(url: &str, prefix: &str) -> Result<Opened, Failure> {
-    let shown = hide_password(url);
-    let options = RedisOptions {
-        prefix: prefix.to_string(),
-        // One command at a time: one connection is all it needs.
-        pool_size: 1,
-        ..RedisOptions::default()
+/// A `StoreUrl::Redis`, with one connection, checked by `PING`; `shown`
+/// is the URL as the operator gave it, password hidden.
+fn open_redis(parsed: StoreUrl, shown: String) -> Result<Opened, Failure> {
+    let StoreUrl::Redis {
+        url,
+        options,
+        tls_root_cert,
+    } = parsed
+    else {
+        return Err(Failure::new(format!("{shown} is not a Redis URL")));
     };
-    let store = RedisStore::open_with(url, options)
+    let single = StoreUrl::Redis {
+        url,
+        // One command at a time: one connection is all it needs.
+        options: RedisOptions {
+            pool_size: 1,
+            ..options
+        },
+        tls_root_cert,
+    };
+    let store = single
+        .open_redis()
         .map_err(|e| Failure::caused(format!("cannot use the Redis URL {shown}"), e))?;
     store.ping().map_err(|e| {
         let timed_out = matches!(&e, Error::Io(io) if io.kind() == ErrorKind::TimedOut);
@@ -156,43 +209,10 @@ fn open_redis(url: &str, prefix: &str) -> Result<Opened, Failure> {
     Ok(Opened::Redis(Box::new(store), shown))
 }
 
-/// `url` with the password of its user part, and any `pass`/`password`
-/// query parameter (unix socket URLs), replaced by `***`: error messages
-/// and `stats` end up in cron mail and logs.
+/// `url` with any password replaced by `***` (error messages and `stats`
+/// end up in cron mail and logs): the core's [`redact_url`].
 pub fn hide_password(url: &str) -> String {
-    let (head, query) = match url.split_once('?') {
-        Some((head, query)) => (head, Some(query)),
-        None => (url, None),
-    };
-    let mut out = match head.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            let (authority, path) = rest.split_at(authority_end);
-            match authority.rsplit_once('@') {
-                Some((user, host)) => {
-                    let user = match user.split_once(':') {
-                        Some((name, _)) => format!("{name}:***"),
-                        None => user.to_string(),
-                    };
-                    format!("{scheme}://{user}@{host}{path}")
-                }
-                None => head.to_string(),
-            }
-        }
-        None => head.to_string(),
-    };
-    if let Some(query) = query {
-        let params: Vec<String> = query
-            .split('&')
-            .map(|p| match p.split_once('=') {
-                Some((k, _)) if k == "pass" || k == "password" => format!("{k}=***"),
-                _ => p.to_string(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&params.join("&"));
-    }
-    out
+    redact_url(url)
 }
 
 fn check_exists(dir: &Path) -> Result<(), Failure> {

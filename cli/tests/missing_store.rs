@@ -63,3 +63,18 @@ fn no_store_option_is_a_usage_error() {
         assert!(stderr(&out).contains("--store"), "{}", stderr(&out));
     }
 }
+
+#[test]
+fn a_dbm_url_names_the_same_store_as_its_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let (live, expired) = fill(&store, 3, 2);
+    let url = format!("dbm://{}", arg(dir.path()));
+    let out = run(&["list", "--store", &url, "--now", "1700000000"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_listed(&stdout(&out), &live, &expired);
+    let missing = dir.path().join("missing");
+    let out = run(&["stats", "--store", &format!("dbm://{}", arg(&missing))]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!missing.exists(), "a dbm:// URL created the store");
+}

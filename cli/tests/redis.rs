@@ -482,3 +482,40 @@ fn a_tls_url_without_tls_support_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn store_takes_a_redis_url_with_its_prefix_in_the_query() {
+    let server = RedisServer::start();
+    let store = open_redis(&server, "urlsite:");
+    let (live, expired) = fill(&store, 2, 1);
+    let url = format!("{}?prefix=urlsite:", server.url());
+    let out = run(&["list", "--store", &url, "--now", NOW_ARG]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_listed(&stdout(&out), &live, &expired);
+    // The same server under the default prefix holds none of them.
+    let out = run(&["list", "--store", &server.url(), "--now", NOW_ARG]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(live
+        .iter()
+        .all(|id| !stdout(&out).contains(&id.to_string())));
+}
+
+#[test]
+fn a_bad_store_url_exits_1_naming_the_part_and_hiding_the_password() {
+    for (url, part) in [
+        ("redis://app:Sup3rS3cret@127.0.0.1:notaport/0", "notaport"),
+        ("redis://app:Sup3rS3cret@127.0.0.1/0?colour=blue", "colour"),
+        ("ftp://app:Sup3rS3cret@host/x", "ftp"),
+        ("memory:", "memory"),
+        ("redis+cluster://app:Sup3rS3cret@n1:7000", "Cluster"),
+    ] {
+        let out = run(&["stats", "--store", url]);
+        assert_eq!(out.status.code(), Some(1), "{url}: {}", stderr(&out));
+        assert!(stderr(&out).contains(part), "{url}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("Sup3rS3cret"),
+            "{url}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -37,7 +37,28 @@ impl<F: Fn() -> f64 + Send + Sync> Clock for F {
 /// seconds). On the benchmark machine a fine read took 27 ns, a coarse one
 /// 5 ns. The one thing that notices is the `merges` counter: two writes to
 /// one session within a tick look like one writer.
+///
+/// Off Linux (macOS, the BSDs), or with the cargo feature `portable`, it is
+/// `SystemTime::now()`: the same time at full resolution.
 pub fn system_now() -> f64 {
+    #[cfg(all(
+        any(target_os = "linux", target_os = "android"),
+        not(feature = "portable")
+    ))]
+    if let Some(now) = coarse_now() {
+        return now;
+    }
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `CLOCK_REALTIME_COARSE` (Linux only); `None` if the call fails.
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(feature = "portable")
+))]
+fn coarse_now() -> Option<f64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -47,11 +68,9 @@ pub fn system_now() -> f64 {
     // SAFETY: `ts` is a valid timespec to write to; the clock exists on
     // every Linux since 2.6.32, and a failure falls back to SystemTime.
     if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } != 0 {
-        return SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        return None;
     }
-    (ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9).max(0.0)
+    Some((ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9).max(0.0))
 }
 
 #[cfg(test)]

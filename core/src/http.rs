@@ -194,16 +194,16 @@ pub struct CookieAttributes<'a> {
 
 /// A Set-Cookie value: `value` lives `max_age` seconds, until `expires`.
 pub fn set_cookie(attrs: &CookieAttributes<'_>, value: &str, max_age: i64, expires: f64) -> String {
-    set_cookie_with(attrs, |out| out.push_str(value), max_age, expires)
+    set_cookie_with(attrs, |out| out.push_str(value), Some((max_age, expires)))
 }
 
 /// [`set_cookie`] with the value written by `value` (an id writes itself
-/// without a string of its own).
+/// without a string of its own); `lifetime` `None` writes neither Max-Age
+/// nor Expires: a browser-session cookie, gone when the browser closes.
 pub(crate) fn set_cookie_with(
     attrs: &CookieAttributes<'_>,
     value: impl FnOnce(&mut String),
-    max_age: i64,
-    expires: f64,
+    lifetime: Option<(i64, f64)>,
 ) -> String {
     let mut out = String::with_capacity(160);
     out.push_str(attrs.name);
@@ -215,10 +215,12 @@ pub(crate) fn set_cookie_with(
         out.push_str("; Domain=");
         out.push_str(domain);
     }
-    out.push_str("; Max-Age=");
-    push_digits(&mut out, max_age.max(0) as u64, 1);
-    out.push_str("; Expires=");
-    push_http_date(&mut out, expires);
+    if let Some((max_age, expires)) = lifetime {
+        out.push_str("; Max-Age=");
+        push_digits(&mut out, max_age.max(0) as u64, 1);
+        out.push_str("; Expires=");
+        push_http_date(&mut out, expires);
+    }
     if attrs.secure {
         out.push_str("; Secure");
     }

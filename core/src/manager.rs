@@ -97,6 +97,8 @@ impl SessionManager {
     ///
     /// An unknown id is adopted only when `strict` is off. A damaged record
     /// gives a new session with a new id. Store I/O errors are returned.
+    /// A request that presented a malformed id, or under `strict` an
+    /// unknown or expired one, is counted in the store's `rejected`.
     pub fn begin_with(&self, request: &Request<'_>, page: &PageOptions) -> Result<Session> {
         let expire = page.expire.unwrap_or(self.inner.options.expire);
         check_seconds("expire", expire)?;
@@ -128,7 +130,12 @@ impl SessionManager {
         ) {
             return Ok(fresh_random().detach());
         }
-        let Some(id) = self.find_id(request) else {
+        let (found, malformed) = self.scan_ids(request);
+        let counters = self.inner.store.counters();
+        if malformed {
+            counters.count_rejected();
+        }
+        let Some(id) = found else {
             return Ok(fresh_random());
         };
         let key = id.store_key();
@@ -143,7 +150,15 @@ impl SessionManager {
                 page.session_path.clone(),
             )),
             Ok(_) if !self.inner.options.strict => Ok(fresh(id, key)),
-            Ok(_) | Err(Error::Corrupt(_)) => Ok(fresh_random()),
+            Ok(_) => {
+                // Unknown (or expired) under strict: not adopted, and
+                // counted, once per request.
+                if !malformed {
+                    counters.count_rejected();
+                }
+                Ok(fresh_random())
+            }
+            Err(Error::Corrupt(_)) => Ok(fresh_random()),
             Err(e) => Err(e),
         }
     }
@@ -157,22 +172,41 @@ impl SessionManager {
 
     /// The first well-formed id the request carries, in transport order.
     pub fn find_id(&self, request: &Request<'_>) -> Option<SessionId> {
+        self.scan_ids(request).0
+    }
+
+    /// [`Self::find_id`], and whether a malformed (non-empty) value under
+    /// the id's name came before it (or, with no id, anywhere).
+    fn scan_ids(&self, request: &Request<'_>) -> (Option<SessionId>, bool) {
         let options = &self.inner.options;
-        options
+        let mut malformed = false;
+        let mut parse = |v: &[u8]| match SessionId::parse(v) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                malformed |= !v.is_empty();
+                None
+            }
+        };
+        let found = options
             .transports
             .iter()
             .find_map(|transport| match transport {
-                Transport::Cookie => request.cookie.and_then(|h| {
-                    cookie_values(h, &options.cookie_name).find_map(|v| SessionId::parse(v).ok())
-                }),
-                Transport::Get => first_id(request.query, &options.param_name),
-                Transport::Post => first_id(request.form, &options.param_name),
-            })
+                Transport::Cookie => request
+                    .cookie
+                    .and_then(|h| cookie_values(h, &options.cookie_name).find_map(&mut parse)),
+                Transport::Get => first_id(request.query, &options.param_name, &mut parse),
+                Transport::Post => first_id(request.form, &options.param_name, &mut parse),
+            });
+        (found, malformed)
     }
 }
 
-fn first_id(body: Option<&[u8]>, name: &str) -> Option<SessionId> {
+fn first_id(
+    body: Option<&[u8]>,
+    name: &str,
+    parse: &mut impl FnMut(&[u8]) -> Option<SessionId>,
+) -> Option<SessionId> {
     form_values(body?, name)
         .iter()
-        .find_map(|v| SessionId::parse(v).ok())
+        .find_map(|v| parse(v.as_ref()))
 }

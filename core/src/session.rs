@@ -57,6 +57,10 @@ pub struct Session {
     /// cookie cannot replace the browser's real session cookie.
     detached: bool,
     committed: bool,
+    /// False: the live cookie has no Max-Age or Expires (a browser-session cookie).
+    persistent_cookie: bool,
+    /// The next commit writes even when nothing changed (see [`Session::touch`]).
+    forced: bool,
 }
 
 impl Session {
@@ -89,7 +93,33 @@ impl Session {
             invalidated: false,
             detached: false,
             committed: false,
+            persistent_cookie: true,
+            forced: false,
         }
+    }
+
+    /// Makes the next commit write this session even when nothing changed:
+    /// a new session is stored (with no keys, if none were set), a loaded
+    /// one has its expiry rewritten. For callers whose explicit save must
+    /// store (Django's `save()`, `SESSION_SAVE_EVERY_REQUEST`); a session
+    /// deleted meanwhile is still not brought back.
+    pub fn touch(&mut self) {
+        self.forced = true;
+    }
+
+    /// Whether the `Set-Cookie` of this live session carries `Max-Age` and
+    /// `Expires` (true, the default: the cookie lives as long as the
+    /// session) or neither (false: a browser-session cookie, dropped when
+    /// the browser closes, as Flask's `session.permanent = False`). The
+    /// session's expiry at the server is the same either way. The cookie
+    /// that expires an invalidated session always has `Max-Age=0`.
+    pub fn set_persistent_cookie(&mut self, persistent: bool) {
+        self.persistent_cookie = persistent;
+    }
+
+    /// See [`Session::set_persistent_cookie`].
+    pub fn persistent_cookie(&self) -> bool {
+        self.persistent_cookie
     }
 
     /// Marks a session begun outside its path: see [`Session::is_detached`].
@@ -246,7 +276,10 @@ impl Session {
     /// clock (a binding reads it once for this and [`Session::commit_at`]).
     pub fn needs_write_at(&self, now: f64) -> bool {
         !self.detached
-            && (!self.view.changes().is_empty() || !self.retired.is_empty() || self.touch_due(now))
+            && (!self.view.changes().is_empty()
+                || !self.retired.is_empty()
+                || self.forced
+                || self.touch_due(now))
     }
 
     fn touch_due(&self, now: f64) -> bool {
@@ -290,6 +323,7 @@ impl Session {
             });
         }
         let mut result = self.write_changes(now)?;
+        self.forced = false;
         if let Some(unsent) = self.unsent.take() {
             if result.set_cookie.is_none() {
                 result.set_cookie = unsent.set_cookie;
@@ -309,7 +343,8 @@ impl Session {
     /// changed or a touch is due.
     fn write_changes(&mut self, now: f64) -> Result<CommitResult> {
         let inner = &self.manager.inner;
-        let touch_due = self.touch_due(now);
+        // A touch() asked for, kept until a write succeeds (a retry writes too).
+        let touch_due = self.touch_due(now) || self.forced;
         if self.view.changes().is_empty() && !touch_due {
             self.committed = true;
             let cookie = (self.is_new && self.invalidated)
@@ -389,8 +424,7 @@ impl Session {
         Some(set_cookie_with(
             &self.cookie_attributes(),
             |out| self.id.push_to(out),
-            max_age,
-            self.expires_at,
+            self.persistent_cookie.then_some((max_age, self.expires_at)),
         ))
     }
 

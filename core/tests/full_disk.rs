@@ -8,6 +8,9 @@
 //! variable), so a SIGBUS from a memory-mapped write kills the child and
 //! fails the test instead of killing the test runner.
 
+// tmpfs and mount(8): Linux.
+#![cfg(target_os = "linux")]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;

@@ -613,3 +613,82 @@ fn after_commit_a_session_shows_the_stored_record_on_every_store() {
         assert_eq!(m.begin(&request(&cookie)).unwrap().len(), 4);
     }
 }
+
+#[test]
+fn a_browser_session_cookie_has_no_max_age_nor_expires() {
+    let (m, clock) = manager(Options {
+        expire: 600.0,
+        touch_interval: Some(0.0),
+        ..Options::default()
+    });
+    let mut s = m.begin(&request("")).unwrap();
+    assert!(s.persistent_cookie(), "persistent by default");
+    s.set_persistent_cookie(false);
+    s.set("k", Value::Int(1));
+    let set = s
+        .commit()
+        .unwrap()
+        .set_cookie
+        .expect("a new session sets a cookie");
+    assert!(
+        !set.contains("Max-Age") && !set.contains("Expires"),
+        "{set}"
+    );
+    assert!(set.contains("; Path=/"), "{set}");
+    // The server still expires it after `expire` seconds.
+    let cookie = cookie_pair(&set);
+    clock.advance(599.0);
+    let mut s = m.begin(&request(&cookie)).unwrap();
+    assert!(!s.is_new());
+    // A touch re-sends it in the form the request asks for.
+    let set = s
+        .commit()
+        .unwrap()
+        .set_cookie
+        .expect("a touch re-sends the cookie");
+    assert!(set.contains("Max-Age=600"), "{set}");
+    let mut s = m.begin(&request(&cookie)).unwrap();
+    s.set_persistent_cookie(false);
+    s.invalidate();
+    let set = s
+        .commit()
+        .unwrap()
+        .set_cookie
+        .expect("invalidation expires the cookie");
+    assert!(
+        set.contains("Max-Age=0"),
+        "the expiring cookie keeps Max-Age=0: {set}"
+    );
+}
+
+#[test]
+fn touch_stores_an_empty_new_session_and_never_resurrects() {
+    let store = Arc::new(MemoryStore::default());
+    let (m, _) = manager_on(store.clone(), Options::default());
+    let mut s = m.begin(&request("")).unwrap();
+    assert!(!s.needs_write());
+    s.touch();
+    assert!(s.needs_write());
+    let set = s
+        .commit()
+        .unwrap()
+        .set_cookie
+        .expect("stored, so the cookie is set");
+    assert_eq!(store.len().unwrap(), 1);
+    let cookie = cookie_pair(&set);
+    let loaded = m.begin(&request(&cookie)).unwrap();
+    assert!(!loaded.is_new() && loaded.is_empty());
+    // Once only: the next commit of an unchanged session writes nothing.
+    let mut s = m.begin(&request(&cookie)).unwrap();
+    s.touch();
+    s.commit().unwrap();
+    assert!(!s.needs_write());
+    // Deleted meanwhile: a touch does not bring it back.
+    let mut stale = m.begin(&request(&cookie)).unwrap();
+    let mut other = m.begin(&request(&cookie)).unwrap();
+    other.invalidate();
+    other.commit().unwrap();
+    stale.touch();
+    assert!(!stale.commit().unwrap().committed);
+    assert_eq!(store.len().unwrap(), 0);
+}

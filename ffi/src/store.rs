@@ -309,34 +309,89 @@ pub struct sps_stats {
     pub cleaned: u64,
     /// Records evicted by a bounded memory store.
     pub evicted: u64,
+    /// Requests that presented an id that was malformed or, with `strict`,
+    /// unknown or expired (a guessing or fixation attempt). Added after 0.1:
+    /// written by sps_store_stats_sized only.
+    pub rejected: u64,
 }
 
-/// The store's counters.
+/// The size of sps_stats in spysession 0.1 (up to `evicted`): what
+/// sps_store_stats writes, so a program built against 0.1 keeps working.
+const STATS_V0_1_SIZE: usize = 7 * size_of::<u64>();
+
+fn stats_of(store: &sps_store) -> sps_stats {
+    let s = store.inner.stats();
+    sps_stats {
+        loads: s.loads,
+        commits: s.commits,
+        merges: s.merges,
+        dropped: s.dropped,
+        corrupt: s.corrupt,
+        cleaned: s.cleaned,
+        evicted: s.evicted,
+        rejected: s.rejected,
+    }
+}
+
+/// Writes the first `struct_size` bytes of the store's counters into
+/// `out_stats`: pass `sizeof(sps_stats)`, so a program gets every counter
+/// its header knows of (`rejected` included), and a later library with more
+/// counters writes no more than the program's struct holds.
+///
+/// SPS_INVALID_ARGUMENT when `store` or `out_stats` is NULL, or when
+/// `struct_size` is smaller than 0.1's sps_stats (56 bytes) or not a
+/// multiple of 8.
 ///
 /// # Safety
-/// `store` is NULL or live; `out_stats` is NULL or writable.
+/// `store` is NULL or live; `out_stats` is NULL or writable for
+/// `struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sps_store_stats_sized(
+    store: *const sps_store,
+    out_stats: *mut sps_stats,
+    struct_size: usize,
+) -> sps_status {
+    guard(|| {
+        // SAFETY: `store` is as the `# Safety` section requires.
+        let store = unsafe { arg_ref(store, "store") }?;
+        if out_stats.is_null() {
+            return Err(FfiError::invalid("out_stats is NULL"));
+        }
+        if struct_size < STATS_V0_1_SIZE || !struct_size.is_multiple_of(size_of::<u64>()) {
+            return Err(FfiError::invalid(format!(
+                "struct_size {struct_size}: pass sizeof(sps_stats)"
+            )));
+        }
+        let stats = stats_of(store);
+        let n = struct_size.min(size_of::<sps_stats>());
+        // SAFETY: `out_stats` is non-NULL and writable for `struct_size`
+        // bytes (the caller's promise), `n` is at most that and at most the
+        // size of `stats`, a local: the two do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&stats as *const sps_stats).cast::<u8>(),
+                out_stats.cast::<u8>(),
+                n,
+            )
+        };
+        Ok(())
+    })
+}
+
+/// The store's counters as spysession 0.1 defined them: the fields up to
+/// `evicted` (`rejected` is left as it was). Use sps_store_stats_sized for
+/// every counter.
+///
+/// # Safety
+/// `store` is NULL or live; `out_stats` is NULL or writable for the fields
+/// up to `evicted`.
 #[no_mangle]
 pub unsafe extern "C" fn sps_store_stats(
     store: *const sps_store,
     out_stats: *mut sps_stats,
 ) -> sps_status {
-    guard(|| {
-        // SAFETY: `store` is as the `# Safety` section requires.
-        let store = unsafe { arg_ref(store, "store") }?;
-        // SAFETY: `out_stats` is as the `# Safety` section requires.
-        let out = unsafe { Out::new(out_stats, "out_stats") }?;
-        let s = store.inner.stats();
-        out.write(sps_stats {
-            loads: s.loads,
-            commits: s.commits,
-            merges: s.merges,
-            dropped: s.dropped,
-            corrupt: s.corrupt,
-            cleaned: s.cleaned,
-            evicted: s.evicted,
-        });
-        Ok(())
-    })
+    // SAFETY: the same contract as sps_store_stats_sized's, for 0.1's size.
+    unsafe { sps_store_stats_sized(store, out_stats, STATS_V0_1_SIZE) }
 }
 
 /// Releases this handle. The store itself lives on while a manager or

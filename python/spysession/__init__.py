@@ -10,7 +10,8 @@ travels (cookie, query string or form field). Spyce's recipe works as is::
     headers = session.commit()     # [("Set-Cookie", "...")]
 
 Several web machines behind a load balancer share sessions through
-``spysession.RedisStore("redis://redis-host:6379/0")``. See
+``spysession.RedisStore("redis://redis-host:6379/0")``; ``open_store(url)``
+opens any store from its URL (``memory:``, a directory, ``redis://...``). See
 ``SessionManager`` for the options, ``spysession.wsgi`` for WSGI apps
 (Flask, Bottle) and ``spysession.scheduler`` for cleaning on a timer.
 """
@@ -30,6 +31,7 @@ from ._spysession import (
     __version__,
     clean_store,
     configure,
+    open_store,
     store_key,
 )
 
@@ -47,6 +49,7 @@ __all__ = [
     "__version__",
     "clean_store",
     "configure",
+    "open_store",
     "scheduler",
     "store_key",
 ]

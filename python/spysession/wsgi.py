@@ -14,22 +14,23 @@
 ``environ[environ_key]`` is a :class:`LazySession`: the session is loaded
 from the store on first use only (a request that never touches it costs no
 store access), committed when the app calls ``start_response``, and its
-``Set-Cookie`` header is added to the response. Changes made after
+``Set-Cookie`` header is added to the response, with ``Vary: Cookie`` when
+the session was used. Changes made after
 ``start_response`` (while the body is being produced) are committed when
 the response body is closed.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from ._proxy import SessionProxy
 from ._spysession import Session, SessionManager
 
-__all__ = ["LazySession", "SessionMiddleware"]
+__all__ = ["LazySession", "SessionMiddleware", "vary_cookie"]
 
 
-class LazySession(MutableMapping):  # type: ignore[type-arg]
+class LazySession(SessionProxy):
     """A :class:`~spysession.Session` that is loaded on first use.
 
     Every ``Session`` attribute (``id``, ``commit()``, ``url()``...) and the
@@ -55,40 +56,8 @@ class LazySession(MutableMapping):  # type: ignore[type-arg]
             self._session = self._manager.from_environ(self._environ)
         return self._session
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.session, name)
-
-    def __getitem__(self, key: str) -> Any:
-        return self.session[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.session[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.session[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.session)
-
-    def __len__(self) -> int:
-        return len(self.session)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.session
-
-    def __eq__(self, other: object) -> bool:
-        return self.session == other
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         return repr(self.session) if self._session is not None else "LazySession(<not loaded>)"
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.session.get(key, default)
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        return self.session.setdefault(key, default)
 
 
 class _ClosingBody:
@@ -108,6 +77,19 @@ class _ClosingBody:
                 close()
         finally:
             self._on_close()
+
+
+def vary_cookie(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``headers`` with ``Cookie`` in its ``Vary`` (a response that used the
+    session differs per cookie: no shared cache may serve it to another)."""
+    for i, (name, value) in enumerate(headers):
+        if name.lower() == "vary":
+            fields = [f.strip().lower() for f in value.split(",")]
+            if "cookie" not in fields and "*" not in fields:
+                headers[i] = (name, f"{value}, Cookie")
+            return headers
+    headers.append(("Vary", "Cookie"))
+    return headers
 
 
 class SessionMiddleware:
@@ -133,7 +115,7 @@ class SessionMiddleware:
 
         def session_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             if lazy.loaded and exc_info is None:
-                headers = list(headers) + lazy.session.commit()
+                headers = vary_cookie(list(headers)) + lazy.session.commit()
             return start_response(status, headers, exc_info)
 
         def commit_late() -> None:

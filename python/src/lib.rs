@@ -11,7 +11,8 @@
 //!   datetime and the rest as spysession's ext values; [`signing`]: signed
 //!   pickles for `pickle=True`.
 //! - [`stores`], [`custom_store`]: `SessionStore`, `MemoryStore`, `DbmStore`,
-//!   `RedisStore`, and Python subclasses as engine stores.
+//!   `RedisStore`, and Python subclasses as engine stores; [`store_url`]:
+//!   `open_store(url)`.
 //! - [`config`]: options from keywords; `configure()` defaults.
 //! - [`manager`], [`session`]: `SessionManager`, `Session`.
 
@@ -28,6 +29,7 @@ mod manager;
 mod pyext;
 mod session;
 mod signing;
+mod store_url;
 mod stores;
 
 use pyo3::prelude::*;
@@ -93,6 +95,7 @@ fn _spysession(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::Ext>()?;
     m.add_function(wrap_pyfunction!(configure, m)?)?;
     m.add_function(wrap_pyfunction!(clean_store, m)?)?;
+    m.add_function(wrap_pyfunction!(store_url::open_store, m)?)?;
     m.add_function(wrap_pyfunction!(store_key, m)?)?;
     session::register_abc(py)?;
     Ok(())

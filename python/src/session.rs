@@ -438,6 +438,26 @@ impl Session {
         PyList::new(py, headers)
     }
 
+    /// True (the default): the Set-Cookie of this session carries Max-Age
+    /// and Expires. False: a browser-session cookie, without either (Flask's
+    /// `session.permanent = False`); the server expires it all the same.
+    #[getter]
+    fn persistent_cookie(&self) -> bool {
+        self.core.persistent_cookie()
+    }
+
+    #[setter]
+    fn set_persistent_cookie(&mut self, persistent: bool) {
+        self.core.set_persistent_cookie(persistent);
+    }
+
+    /// Makes the next commit write even when nothing changed: a new session
+    /// is stored (empty, if no key was set), a loaded one has its expiry
+    /// rewritten. A session deleted meanwhile is still not brought back.
+    fn touch(&mut self) {
+        self.core.touch();
+    }
+
     /// A new id, same data; the old id is deleted at commit (call at login).
     fn regenerate(&mut self, py: Python<'_>) -> PyResult<()> {
         // Pickles are signed for the store key of the id: every value that

@@ -100,7 +100,7 @@ pub struct SessionStore {
 }
 
 impl SessionStore {
-    fn native(store: Arc<dyn Store>) -> Self {
+    pub(crate) fn native(store: Arc<dyn Store>) -> Self {
         let gate = OnceLock::new();
         let _ = gate.set(Gate::new(store, true));
         SessionStore { gate }
@@ -187,7 +187,7 @@ impl SessionStore {
     }
 
     /// The store's counters: loads, commits, merges, dropped, corrupt,
-    /// cleaned, evicted (the core's one list, `StoreStats::NAMES`).
+    /// cleaned, evicted, rejected (the core's one list, `StoreStats::NAMES`).
     fn stats<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(slf.py());
         for (k, v) in Self::gate(slf)?.stats().fields() {
@@ -237,7 +237,7 @@ impl MemoryStore {
 impl MemoryStore {
     #[new]
     #[pyo3(signature = (max_sessions=None))]
-    fn py_new(max_sessions: Option<usize>) -> PyClassInitializer<Self> {
+    pub fn py_new(max_sessions: Option<usize>) -> PyClassInitializer<Self> {
         let store = Arc::new(CoreMemory::new(max_sessions));
         PyClassInitializer::from(SessionStore::native(store))
             .add_subclass(MemoryStore { max_sessions })
@@ -266,6 +266,22 @@ pub struct DbmStore {
     path: PathBuf,
 }
 
+impl DbmStore {
+    /// The store at `path` with `options`, opened without the GIL.
+    pub fn opened(
+        py: Python<'_>,
+        path: PathBuf,
+        options: DbmOptions,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let open_path = path.clone();
+        let store = unlocked(py, || CoreDbm::open_with(&open_path, options))?;
+        Ok(
+            PyClassInitializer::from(SessionStore::native(Arc::new(store)))
+                .add_subclass(DbmStore { path }),
+        )
+    }
+}
+
 #[pymethods]
 impl DbmStore {
     #[new]
@@ -276,13 +292,7 @@ impl DbmStore {
         map_size: usize,
         durable: bool,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let options = DbmOptions { map_size, durable };
-        let open_path = path.clone();
-        let store = unlocked(py, || CoreDbm::open_with(&open_path, options))?;
-        Ok(
-            PyClassInitializer::from(SessionStore::native(Arc::new(store)))
-                .add_subclass(DbmStore { path }),
-        )
+        Self::opened(py, path, DbmOptions { map_size, durable })
     }
 
     /// The directory given at construction.
@@ -332,6 +342,15 @@ fn redacted(url: &str) -> String {
     }
 }
 
+impl RedisStore {
+    /// The Python object over an opened engine store; `url` as the `url` property shows it.
+    pub fn wrap(url: String, store: CoreRedis) -> PyClassInitializer<Self> {
+        let store = Arc::new(store);
+        PyClassInitializer::from(SessionStore::native(store.clone()))
+            .add_subclass(RedisStore { url, store })
+    }
+}
+
 #[pymethods]
 impl RedisStore {
     #[new]
@@ -351,11 +370,8 @@ impl RedisStore {
             pool_size,
             tls_root_cert: None,
         };
-        let store = Arc::new(unlocked(py, || CoreRedis::open_with(&url, options))?);
-        Ok(
-            PyClassInitializer::from(SessionStore::native(store.clone()))
-                .add_subclass(RedisStore { url, store }),
-        )
+        let store = unlocked(py, || CoreRedis::open_with(&url, options))?;
+        Ok(Self::wrap(url, store))
     }
 
     /// Checks that Redis answers (`PING`); StoreError when it does not.

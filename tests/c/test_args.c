@@ -266,6 +266,37 @@ static void store_keys(void) {
     CHECK_CONTAINS(sps_last_error(), "not a session id");
 }
 
+/* The rejected counter: a malformed id presented by a request. Read with
+ * sps_store_stats_sized; sps_store_stats keeps 0.1's layout and leaves it. */
+static void rejected_ids_are_counted(void) {
+    sps_store *store = NULL;
+    CHECK_OK(sps_store_open_memory(0, &store));
+    sps_manager *m = NULL;
+    CHECK_OK(sps_manager_new(store, NULL, &m));
+    sps_request req = {0};
+    req.cookie = "spysession=../../etc/passwd";
+    req.cookie_len = strlen(req.cookie);
+    req.path = "/";
+    req.path_len = 1;
+    sps_session *s = NULL;
+    CHECK_OK(sps_session_begin(m, &req, &s));
+    sps_session_free(s);
+    sps_stats stats;
+    memset(&stats, 0xab, sizeof stats);
+    CHECK_OK(sps_store_stats_sized(store, &stats, sizeof stats));
+    CHECK(stats.rejected == 1 && stats.loads == 0);
+    memset(&stats, 0xab, sizeof stats);
+    CHECK_OK(sps_store_stats(store, &stats));
+    CHECK(stats.loads == 0 && stats.evicted == 0);
+    CHECK(stats.rejected == 0xabababababababab); /* 0.1's layout: not written */
+    INVALID(sps_store_stats_sized(NULL, &stats, sizeof stats));
+    INVALID(sps_store_stats_sized(store, NULL, sizeof stats));
+    INVALID(sps_store_stats_sized(store, &stats, 8));
+    INVALID(sps_store_stats_sized(store, &stats, sizeof stats + 1));
+    sps_manager_free(m);
+    sps_store_free(store);
+}
+
 static void frees_accept_null_and_errors_read_well(void) {
     sps_buf_free(NULL);
     sps_buf empty = {0};
@@ -291,6 +322,7 @@ static void frees_accept_null_and_errors_read_well(void) {
 int main(void) {
     RUN(store_functions);
     RUN(store_keys);
+    RUN(rejected_ids_are_counted);
     sps_store *store = NULL;
     CHECK_OK(sps_store_open_memory(0, &store));
     sps_manager *m = NULL;

@@ -213,3 +213,20 @@ def test_iteration_is_over_a_snapshot(manager):
     assert next(it) == "a"
     s["c"] = 3
     assert list(it) == ["b"]
+
+
+def test_persistent_cookie_false_sends_a_browser_session_cookie(manager, clock):
+    session = manager.begin()
+    assert session.persistent_cookie is True
+    session.persistent_cookie = False
+    session["k"] = 1
+    (name, value), = session.commit()
+    assert "Max-Age" not in value and "Expires" not in value, value
+    again = manager.begin(cookie=value.split(";")[0])
+    assert again["k"] == 1
+    clock.advance(3600)
+    assert manager.begin(cookie=value.split(";")[0]).is_new, "the server still expires it"
+    persistent = manager.begin()
+    persistent["k"] = 1
+    (_, value), = persistent.commit()
+    assert "Max-Age=3600" in value

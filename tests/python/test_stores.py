@@ -78,8 +78,19 @@ def test_stats_keys_and_counts(any_store, clock):
     s["a"] = 1
     m.begin(cookie=cookie_of(s.commit()))
     stats = any_store.stats()
-    assert set(stats) >= {"loads", "commits", "merges", "dropped", "corrupt", "cleaned", "evicted"}
+    assert set(stats) >= {"loads", "commits", "merges", "dropped", "corrupt", "cleaned", "evicted", "rejected"}
     assert stats["commits"] == 1 and stats["loads"] == 1 and stats["evicted"] == 0
+
+
+def test_rejected_counts_malformed_and_unknown_ids(any_store, clock):
+    m = spysession.SessionManager(any_store, clock=clock)
+    assert m.begin(cookie="spysession=../../etc/passwd").is_new
+    assert m.begin(cookie="spysession=" + SID).is_new  # unknown, strict
+    assert m.begin(cookie="other=1").is_new  # nothing presented
+    assert any_store.stats()["rejected"] == 2
+    lax = spysession.SessionManager(any_store, clock=clock, strict=False)
+    assert lax.begin(cookie="spysession=" + SID).id == SID
+    assert any_store.stats()["rejected"] == 2
 
 
 def test_counters_are_per_store_object(dbm_path):

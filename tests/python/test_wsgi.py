@@ -132,9 +132,28 @@ def test_commit_happens_before_headers_and_late_changes_are_kept():
     body.close()
     assert out == b"partend"
     (headers,) = sent
-    assert headers[0] == ("Content-Type", "text/plain") and headers[1][0] == "Set-Cookie"
-    cookie = headers[1][1].split(";")[0]
+    assert headers[:2] == [("Content-Type", "text/plain"), ("Vary", "Cookie")]
+    assert headers[2][0] == "Set-Cookie"
+    cookie = headers[2][1].split(";")[0]
     assert manager.begin(cookie=cookie) == {"early": 1, "late": 2}
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [([], [("Vary", "Cookie")]), ([("Vary", "Accept")], [("Vary", "Accept, Cookie")]),
+     ([("vary", "Accept, cookie")], [("vary", "Accept, cookie")]), ([("Vary", "*")], [("Vary", "*")])],
+)
+def test_a_read_session_adds_vary_cookie(given, expected):
+    def app(environ, start_response):
+        environ["spysession"].get("anything")  # read, not written: no cookie
+        start_response("200 OK", list(given))
+        return [b"ok"]
+
+    sent = []
+    body = SessionMiddleware(app, spysession.SessionManager(spysession.MemoryStore()))(
+        {"PATH_INFO": "/"}, lambda s, h, e=None: sent.append(h))
+    body.close()
+    assert sent == [expected]
 
 
 def test_configured_manager_and_custom_environ_key(clock):
@@ -148,7 +167,7 @@ def test_configured_manager_and_custom_environ_key(clock):
 
     sent = []
     SessionMiddleware(app, environ_key="sess")({"PATH_INFO": "/"}, lambda s, h, e=None: sent.append(h))
-    assert len(store) == 1 and sent[0][0][0] == "Set-Cookie"
+    assert len(store) == 1 and [name for name, _ in sent[0]] == ["Vary", "Set-Cookie"]
 
 
 @pytest.fixture

@@ -60,6 +60,8 @@ counters! {
     cleaned,
     /// Records evicted to respect `max_sessions` (bounded MemoryStore).
     evicted,
+    /// Requests that presented an id that was malformed or, in strict mode, unknown (or expired): a guessing or fixation attempt shows up here. Counted by the manager, once per request.
+    rejected,
 }
 
 impl Counters {
@@ -78,6 +80,10 @@ impl Counters {
     /// Counts `n` evicted records.
     pub fn count_evicted(&self, n: u64) {
         self.evicted.fetch_add(n, Relaxed);
+    }
+    /// Counts one request that presented a rejected id.
+    pub fn count_rejected(&self) {
+        self.rejected.fetch_add(1, Relaxed);
     }
     /// Counts a commit by its outcome.
     pub fn count_commit(&self, outcome: CommitOutcome) {

@@ -4,20 +4,33 @@
 //! opened its LMDB environment (a forked child must reopen it). glibc does
 //! not cache `getpid()`, and the syscall was ~15% of a read-only request in
 //! `perf`. So the id is cached and a `pthread_atfork` child handler clears
-//! the cache in every forked child.
+//! the cache in every forked child (POSIX: Linux, macOS, the BSDs). Off
+//! Unix, or with the cargo feature `portable`, the id is asked every time.
 
+#[cfg(all(unix, not(feature = "portable")))]
 use std::sync::atomic::{AtomicU32, Ordering};
+#[cfg(all(unix, not(feature = "portable")))]
 use std::sync::Once;
 
 /// 0 = not known (never read, or cleared in a forked child).
+#[cfg(all(unix, not(feature = "portable")))]
 static CACHED: AtomicU32 = AtomicU32::new(0);
+#[cfg(all(unix, not(feature = "portable")))]
 static REGISTER: Once = Once::new();
 
+#[cfg(all(unix, not(feature = "portable")))]
 extern "C" fn forget_in_child() {
     CACHED.store(0, Ordering::SeqCst);
 }
 
 /// The id of the calling process.
+#[cfg(any(not(unix), feature = "portable"))]
+pub(crate) fn current() -> u32 {
+    std::process::id()
+}
+
+/// The id of the calling process.
+#[cfg(all(unix, not(feature = "portable")))]
 pub(crate) fn current() -> u32 {
     REGISTER.call_once(|| {
         // SAFETY: registers a plain function that only stores to an atomic,

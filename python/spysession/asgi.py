@@ -1,0 +1,181 @@
+"""ASGI middleware (Starlette, FastAPI, any ASGI app): ``request.session``
+is a spysession session.
+
+::
+
+    from starlette.applications import Starlette
+    from spysession.asgi import SessionMiddleware
+
+    app = Starlette(routes=...)
+    app.add_middleware(SessionMiddleware, manager=SessionManager(open_store("redis://cache:6379/0")))
+
+    async def homepage(request):
+        request.session["visited"] = request.session.get("visited", 0) + 1
+
+Store I/O never runs on the event loop: loading (only for a request that
+brings a cookie) and committing run in worker threads through ``anyio``,
+with the middleware's own capacity limiter (``max_threads``), so LMDB or a
+slow Redis never blocks other requests and the session's threads do not
+compete with the app's own ``run_in_threadpool`` work. A request without a
+cookie begins its new session without any I/O.
+
+The session is committed when the app sends ``http.response.start`` (its
+``Set-Cookie`` and ``Vary: Cookie`` are added to that message) if the app
+used it; changes made while the body streams are committed when the app
+returns. A session the request never touched is neither committed nor
+varied on: no write, no cookie. ``clear()`` empties the session and, at
+commit, deletes it with its cookie (Starlette's convention);
+``regenerate()`` and ``invalidate()`` work as everywhere. Websocket scopes
+get the session too: committed at ``websocket.accept`` (its ``Set-Cookie``
+in the accept headers) and again when the app returns if it changed.
+
+Transports: cookie and get (the query string). The post transport needs a
+request body, which this middleware does not read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any, Awaitable, Callable, Optional
+
+import anyio
+import anyio.to_thread
+
+from ._proxy import SessionProxy
+from ._spysession import Session, SessionManager
+
+__all__ = ["AsgiSession", "SessionMiddleware"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class AsgiSession(SessionProxy):
+    """The request's :class:`~spysession.Session`, noting whether the app used it.
+
+    Every ``Session`` attribute (``id``, ``regenerate()``...) is passed on.
+    """
+
+    __slots__ = ("_session", "accessed")
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        #: True once the app read or wrote the session.
+        self.accessed = False
+
+    @property
+    def session(self) -> Session:
+        """The real session (marks it used)."""
+        self.accessed = True
+        return self._session
+
+    def __repr__(self) -> str:
+        return f"AsgiSession({self._session!r})"
+
+    def commit(self) -> list[tuple[str, str]]:
+        """Commits (a session emptied by the request is deleted, cookie and all)."""
+        session = self._session
+        if not session.is_new and len(session) == 0:
+            session.invalidate()
+        return session.commit()
+
+
+def _header(scope: Scope, name: bytes) -> Optional[bytes]:
+    values = [v for k, v in scope.get("headers", ()) if k.lower() == name]
+    return b"; ".join(values) if values else None
+
+
+def _request_path(scope: Scope) -> str:
+    path = scope.get("path") or "/"
+    root = scope.get("root_path") or ""
+    if root and not path.startswith(root):
+        path = root + path
+    return path
+
+
+def _add_vary_cookie(headers: list[tuple[bytes, bytes]]) -> None:
+    for i, (name, value) in enumerate(headers):
+        if name.lower() == b"vary":
+            fields = [f.strip().lower() for f in value.split(b",")]
+            if b"cookie" not in fields and b"*" not in fields:
+                headers[i] = (name, value + b", Cookie")
+            return
+    headers.append((b"vary", b"Cookie"))
+
+
+class SessionMiddleware:
+    """Puts the request's session at ``scope[scope_key]`` (Starlette's
+    ``request.session`` reads ``scope["session"]``).
+
+    ``manager`` defaults to ``SessionManager()``, made now from the
+    ``configure()`` defaults (whose default store is a MemoryStore: one
+    process only). ``max_threads`` bounds the worker threads doing store
+    I/O for this middleware at once.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        manager: Optional[SessionManager] = None,
+        scope_key: str = "session",
+        *,
+        max_threads: int = 16,
+    ) -> None:
+        self.app = app
+        self.manager = manager if manager is not None else SessionManager()
+        self.scope_key = scope_key
+        self.max_threads = max_threads
+        self._limiter: Optional[anyio.CapacityLimiter] = None
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        """The capacity limiter of this middleware's store threads (made in the event loop)."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.max_threads)
+        return self._limiter
+
+    async def _in_thread(self, fn: Callable[[], Any]) -> Any:
+        return await anyio.to_thread.run_sync(fn, limiter=self.limiter)
+
+    async def _begin(self, scope: Scope) -> Session:
+        cookie = _header(scope, b"cookie")
+        query = scope.get("query_string") or None
+        path = _request_path(scope)
+
+        def begin() -> Session:
+            return self.manager.begin(cookie=cookie, query=query, path=path)
+
+        if cookie is None and query is None:
+            return begin()  # nothing to look up: a new session, no I/O
+        return await self._in_thread(begin)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        session = AsgiSession(await self._begin(scope))
+        scope[self.scope_key] = session
+        committed = False
+        start = "http.response.start" if scope["type"] == "http" else "websocket.accept"
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal committed
+            if message["type"] == start and session.accessed and not committed:
+                committed = True
+                cookies = await self._in_thread(session.commit)
+                headers = list(message.get("headers", ()))
+                if scope["type"] == "http":
+                    _add_vary_cookie(headers)
+                for name, value in cookies:
+                    headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+        if session.accessed and (not committed or session._session.modified):
+            # Changed after the headers went (or no response was started):
+            # stored, though no cookie can be sent any more.
+            await self._in_thread(session.commit)
