@@ -107,3 +107,13 @@ pub fn assert_listed(text: &str, live: &[StoreKey], expired: &[StoreKey]) {
         assert!(line.ends_with(state), "{line} should be {state}");
     }
 }
+
+/// The store keys of a `list --json` document, in order.
+pub fn keys_of(doc: &serde_json::Value) -> Vec<String> {
+    doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -39,21 +39,12 @@ macro_rules! cli_suite {
             use super::*;
             use spysession_core::SessionId;
             use $crate::common::suite::Site;
-            use $crate::common::{fill, json, stderr, stdout, NOW};
+            use $crate::common::{fill, json, keys_of, stderr, stdout, NOW};
 
             const NOW_ARG: &str = "1700000000";
 
             fn site() -> Site {
                 $site
-            }
-
-            fn keys_of(doc: &serde_json::Value) -> Vec<String> {
-                doc["sessions"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|s| s["key"].as_str().unwrap().to_string())
-                    .collect()
             }
 
             #[test]
