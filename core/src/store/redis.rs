@@ -15,7 +15,9 @@ use self::layout::{
     data_field, decode_hash, glob_escape, time_text, ttl_ms, CLEAN_LUA, COMMIT_LUA, LIST_LUA,
 };
 use self::pool::Pool;
-use super::{CommitOutcome, Counters, Store, Update};
+use std::sync::Arc;
+
+use super::{merge_into, CommitOutcome, Committed, Counters, Store, Update};
 use crate::error::{Error, Result};
 use crate::record::{Record, FORMAT_VERSION};
 use crate::store_key::{StoreKey, STORE_KEY_LEN};
@@ -329,10 +331,10 @@ fn check_version(version: Option<&[u8]>) -> Result<()> {
 }
 
 impl Store for RedisStore {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
         let record = self.load_any(key)?;
-        Ok(record.filter(|r| !r.is_expired(now)))
+        Ok(record.filter(|r| !r.is_expired(now)).map(Arc::new))
     }
 
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
@@ -407,8 +409,13 @@ impl Store for RedisStore {
         &self.counters
     }
 
-    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
-        let key = self.key(key);
+    fn commit(
+        &self,
+        store_key: &StoreKey,
+        update: &Update<'_>,
+        loaded: &mut Option<Arc<Record>>,
+    ) -> Result<Committed> {
+        let key = self.key(store_key);
         let changes = update.changes;
         let removed: Vec<Vec<u8>> = changes
             .iter()
@@ -436,6 +443,9 @@ impl Store for RedisStore {
             call.arg(field).arg(value);
         }
         let reply: Vec<String> = self.with_connection(|con| call.invoke(con))?;
+        // Whether the script wrote into exactly the record this session
+        // holds (or, for a new one, into nothing).
+        let mut onto_loaded = false;
         let outcome = match reply.first().map(String::as_str) {
             Some("stored") => {
                 let before = reply.get(1).and_then(|t| t.parse::<f64>().ok());
@@ -443,6 +453,10 @@ impl Store for RedisStore {
                     return Err(self.corrupt("m:accessed is not a number"));
                 };
                 let merged = update.base_accessed.is_some_and(|base| base != before);
+                onto_loaded = match loaded {
+                    Some(record) => record.accessed == before,
+                    None => update.create && before == update.created,
+                };
                 CommitOutcome::Stored { merged }
             }
             Some("notfound") => CommitOutcome::NotFound,
@@ -453,6 +467,21 @@ impl Store for RedisStore {
             _ => return Err(self.corrupt("metadata fields missing or malformed")),
         };
         self.counters.count_commit(outcome);
-        Ok(outcome)
+        let record = match outcome {
+            CommitOutcome::NotFound => None,
+            // Nobody wrote since this session loaded (or made) the record:
+            // what is stored is that record with this update applied.
+            CommitOutcome::Stored { .. } if onto_loaded => {
+                let mut record = match loaded.take() {
+                    Some(record) => Arc::unwrap_or_clone(record),
+                    None => Record::new(update.created, update.expires_at, Default::default()),
+                };
+                merge_into(&mut record, update);
+                Some(Arc::new(record))
+            }
+            // Merged into another writer's: read back what the script made.
+            CommitOutcome::Stored { .. } => self.load_any(store_key)?.map(Arc::new),
+        };
+        Ok(Committed { outcome, record })
     }
 }
