@@ -7,6 +7,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use common::web::{cookie_pair, request};
 use common::TestClock;
 use spysession_core::*;
 
@@ -26,7 +27,7 @@ fn down() -> Error {
 }
 
 impl Store for Flaky {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.inner.load(key, now)
     }
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
@@ -47,24 +48,17 @@ impl Store for Flaky {
     fn counters(&self) -> &Counters {
         self.inner.counters()
     }
-    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
+    fn commit(
+        &self,
+        key: &StoreKey,
+        update: &Update<'_>,
+        loaded: &mut Option<Arc<Record>>,
+    ) -> Result<Committed> {
         if self.fail_commit.load(Ordering::SeqCst) {
             return Err(down());
         }
-        self.inner.commit(key, update)
+        self.inner.commit(key, update, loaded)
     }
-}
-
-fn request(cookie: &str) -> Request<'_> {
-    Request {
-        cookie: Some(cookie.as_bytes()),
-        path: "/",
-        ..Default::default()
-    }
-}
-
-fn cookie_pair(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap().to_string()
 }
 
 /// A manager over a fresh [`Flaky`] store holding one session (`user = 1`);

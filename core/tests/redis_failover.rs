@@ -63,7 +63,7 @@ fn commits_survive(store: Arc<RedisStore>, failover: impl FnOnce(), settled: imp
                         create: true,
                         base_accessed: None,
                     };
-                    match store.commit(&id, &update) {
+                    match store.commit(&id, &update, &mut None).map(|c| c.outcome) {
                         Ok(CommitOutcome::Stored { .. }) => {
                             tally.stored.lock().unwrap().push((id, value));
                             tally.ok.fetch_add(1, Ordering::SeqCst);

@@ -107,7 +107,7 @@ fn a_killed_redis_fails_fast_and_the_store_recovers_after_restart() {
     // The restarted Redis kept nothing (no persistence), and every call works again.
     assert_eq!(store.load(&id, T0).unwrap(), None);
     store.save(&id, &record).unwrap();
-    assert_eq!(store.load(&id, T0).unwrap(), Some(record));
+    assert_eq!(store.load(&id, T0).unwrap().as_deref(), Some(&record));
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn pooled_connections_survive_a_restart_without_a_failed_request() {
         base_accessed: None,
     };
     assert_eq!(
-        store.commit(&id, &update).unwrap(),
+        store.commit(&id, &update, &mut None).unwrap().outcome,
         CommitOutcome::Stored { merged: false }
     );
     assert!(store.load(&id, T0).unwrap().is_some());
@@ -185,7 +185,7 @@ fn the_layout_is_one_hash_per_session_with_a_ttl() {
         create: true,
         base_accessed: None,
     };
-    store.commit(&id, &update).unwrap();
+    store.commit(&id, &update, &mut None).unwrap();
 
     let hex = String::from_utf8(id.to_hex().to_vec()).unwrap();
     let key = format!("spysession:{{{}}}{hex}", &hex[..2]);
@@ -249,7 +249,7 @@ fn the_layout_is_one_hash_per_session_with_a_ttl() {
         create: false,
         base_accessed: Some(T0),
     };
-    store.commit(&id, &update).unwrap();
+    store.commit(&id, &update, &mut None).unwrap();
     let r = store.load(&id, T0 + 1.0).unwrap().unwrap();
     assert_eq!(r.data.get("other"), Some(&Value::Bool(true)));
     assert_eq!(r.data.get("n"), None);
@@ -348,11 +348,11 @@ fn damaged_records_are_corrupt_and_the_store_stays_usable() {
         base_accessed: None,
     };
     assert!(matches!(
-        store.commit(&string, &update),
+        store.commit(&string, &update, &mut None),
         Err(Error::Corrupt(_))
     ));
     assert!(matches!(
-        store.commit(&foreign, &update),
+        store.commit(&foreign, &update, &mut None),
         Err(Error::Corrupt(_))
     ));
     assert_eq!(store.stats().corrupt, 5);

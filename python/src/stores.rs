@@ -14,9 +14,9 @@ use pyo3::exceptions::{PyNotImplementedError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 use spysession_core::{
-    system_now, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error,
-    MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Result, SharedCommit,
-    Store, StoreKey, Update,
+    system_now, Committed, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error,
+    MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Result, Store,
+    StoreKey, Update,
 };
 
 use crate::custom_store::PyRawStore;
@@ -56,7 +56,7 @@ impl Gate {
 }
 
 impl Store for Gate {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.open()?.load(key, now)
     }
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
@@ -74,20 +74,13 @@ impl Store for Gate {
     fn counters(&self) -> &Counters {
         self.inner.counters()
     }
-    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
-        self.open()?.commit(key, update)
-    }
-    // The shared forms too, or a MemoryStore would copy every record again.
-    fn load_shared(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
-        self.open()?.load_shared(key, now)
-    }
-    fn commit_shared(
+    fn commit(
         &self,
         key: &StoreKey,
         update: &Update<'_>,
         loaded: &mut Option<Arc<Record>>,
-    ) -> Result<SharedCommit> {
-        self.open()?.commit_shared(key, update, loaded)
+    ) -> Result<Committed> {
+        self.open()?.commit(key, update, loaded)
     }
 }
 

@@ -21,7 +21,9 @@ use self::layout::{
     ttl_ms, BUCKETS, CLEAN_LUA, COMMIT_LUA, DELETE_LUA, LAYOUT_VERSION, SAVE_LUA,
 };
 use self::pool::{Conn, Pool};
-use super::{CommitOutcome, Counters, Store, Update};
+use std::sync::Arc;
+
+use super::{merge_into, CommitOutcome, Committed, Counters, Store, Update};
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::record::{Record, FORMAT_VERSION};
@@ -523,10 +525,10 @@ impl RedisStore {
 }
 
 impl Store for RedisStore {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
         let record = self.load_any(key)?;
-        Ok(record.filter(|r| !r.is_expired(now)))
+        Ok(record.filter(|r| !r.is_expired(now)).map(Arc::new))
     }
 
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
@@ -571,9 +573,14 @@ impl Store for RedisStore {
         &self.counters
     }
 
-    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
+    fn commit(
+        &self,
+        store_key: &StoreKey,
+        update: &Update<'_>,
+        loaded: &mut Option<Arc<Record>>,
+    ) -> Result<Committed> {
         self.check_layout()?;
-        let hex = key.to_hex();
+        let hex = store_key.to_hex();
         let key = hash_key(&self.options.prefix, &hex);
         let changes = update.changes;
         let removed: Vec<Vec<u8>> = changes
@@ -602,6 +609,9 @@ impl Store for RedisStore {
             }
         }
         let reply: Vec<String> = self.write(&key, &call)?;
+        // Whether the script wrote into exactly the record this session
+        // holds (or, for a new one, into nothing).
+        let mut onto_loaded = false;
         let outcome = match reply.first().map(String::as_str) {
             Some("stored") => {
                 let before = reply.get(1).and_then(|t| t.parse::<f64>().ok());
@@ -609,6 +619,10 @@ impl Store for RedisStore {
                     return Err(self.corrupt("m:accessed is not a number"));
                 };
                 let merged = update.base_accessed.is_some_and(|base| base != before);
+                onto_loaded = match loaded {
+                    Some(record) => record.accessed == before,
+                    None => update.create && before == update.created,
+                };
                 CommitOutcome::Stored { merged }
             }
             Some("notfound") => CommitOutcome::NotFound,
@@ -619,6 +633,21 @@ impl Store for RedisStore {
             _ => return Err(self.corrupt("metadata fields missing or malformed")),
         };
         self.counters.count_commit(outcome);
-        Ok(outcome)
+        let record = match outcome {
+            CommitOutcome::NotFound => None,
+            // Nobody wrote since this session loaded (or made) the record:
+            // what is stored is that record with this update applied.
+            CommitOutcome::Stored { .. } if onto_loaded => {
+                let mut record = match loaded.take() {
+                    Some(record) => Arc::unwrap_or_clone(record),
+                    None => Record::new(update.created, update.expires_at, Default::default()),
+                };
+                merge_into(&mut record, update);
+                Some(Arc::new(record))
+            }
+            // Merged into another writer's: read back what the script made.
+            CommitOutcome::Stored { .. } => self.load_any(store_key)?.map(Arc::new),
+        };
+        Ok(Committed { outcome, record })
     }
 }
