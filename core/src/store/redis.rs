@@ -17,7 +17,7 @@ use self::layout::{
 use self::pool::Pool;
 use std::sync::Arc;
 
-use super::{merge_into, CommitOutcome, Committed, Counters, Store, Update};
+use super::{merge_into, CommitOutcome, Committed, Counters, Inspect, Store, Update};
 use crate::error::{Error, Result};
 use crate::record::{Record, FORMAT_VERSION};
 use crate::store_key::{StoreKey, STORE_KEY_LEN};
@@ -330,6 +330,18 @@ fn check_version(version: Option<&[u8]>) -> Result<()> {
     }
 }
 
+impl Inspect for RedisStore {
+    fn len(&self) -> Result<u64> {
+        // SCAN may return a key twice (while Redis rehashes): count keys once.
+        let mut seen = HashSet::new();
+        self.scan(|_, keys| {
+            seen.extend(keys.iter().filter_map(|k| self.key_of(k)));
+            Ok(())
+        })?;
+        Ok(seen.len() as u64)
+    }
+}
+
 impl Store for RedisStore {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
@@ -395,14 +407,8 @@ impl Store for RedisStore {
         Ok(removed)
     }
 
-    fn len(&self) -> Result<u64> {
-        // SCAN may return a key twice (while Redis rehashes): count keys once.
-        let mut seen = HashSet::new();
-        self.scan(|_, keys| {
-            seen.extend(keys.iter().filter_map(|k| self.key_of(k)));
-            Ok(())
-        })?;
-        Ok(seen.len() as u64)
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
     }
 
     fn counters(&self) -> &Counters {
