@@ -208,6 +208,11 @@ def bad_requests(port):
     check(c.get("/add/%ff")[0] == 400, "a key that is not UTF-8 is 400")
     check(c.get("/count", method="POST")[0] == 405, "POST is 405")
     check(c.get("/count", cookie="spysession=" + "z" * 5000)[1] == "0\n", "a junk cookie is no session")
+    status, body, set_cookie = c.get("/plain")
+    check(status == 200 and body == "plain\n" and set_cookie is None, f"/plain has no session: {body!r}")
+    status, body, set_cookie = c.get("/visit")
+    check(status == 200 and body.startswith("You visited us 1 times") and set_cookie,
+          f"/visit counts like /: {body!r}")
     c.close()
 
 
