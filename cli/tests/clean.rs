@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use common::*;
-use spysession_core::{Record, Store, StoreKey};
+use spysession_core::{Inspect, Record, Store, StoreKey};
 
 const NOW_ARG: &str = "1700000000";
 

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use common::*;
 use redis_harness::RedisServer;
 use serde_json::json;
-use spysession_core::{Data, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey, Value};
+use spysession_core::{
+    Data, Inspect, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey, Value,
+};
 
 const NOW_ARG: &str = "1700000000";
 

@@ -101,5 +101,12 @@ fn a_store_url_opens_the_sentinel_store() {
         .save(&id, &Record::new(100.0, 200.0, Data::new()))
         .unwrap();
     assert!(store.load(&id, 150.0).unwrap().is_some());
-    assert_eq!(store.len().unwrap(), 1);
+    assert_eq!(
+        store
+            .inspect()
+            .expect("a RedisStore can count")
+            .len()
+            .unwrap(),
+        1
+    );
 }

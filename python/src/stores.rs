@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use pyo3::exceptions::{PyNotImplementedError, PyValueError};
+use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 use spysession_core::{
-    system_now, Committed, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error,
+    system_now, Committed, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error, Inspect,
     MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Result, Store,
     StoreKey, Update,
 };
@@ -55,6 +55,16 @@ impl Gate {
     }
 }
 
+/// Only for an inner store that has it (see `inspect` below).
+impl Inspect for Gate {
+    fn len(&self) -> Result<u64> {
+        match self.open()?.inspect() {
+            Some(inner) => inner.len(),
+            None => unreachable!("Gate::inspect is None for such a store"),
+        }
+    }
+}
+
 impl Store for Gate {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.open()?.load(key, now)
@@ -68,8 +78,8 @@ impl Store for Gate {
     fn clean(&self, now: f64) -> Result<u64> {
         self.open()?.clean(now)
     }
-    fn len(&self) -> Result<u64> {
-        self.open()?.len()
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        self.inner.inspect().map(|_| self as &dyn Inspect)
     }
     fn counters(&self) -> &Counters {
         self.inner.counters()
@@ -182,7 +192,13 @@ impl SessionStore {
     /// The number of records held (expired ones not yet cleaned included).
     fn __len__(slf: &Bound<'_, Self>) -> PyResult<usize> {
         let gate = Self::gate(slf)?;
-        let n = unlocked(slf.py(), || gate.len())?;
+        let Some(inspect) = gate.inspect() else {
+            let name = slf.get_type().name()?;
+            return Err(PyTypeError::new_err(format!(
+                "object of type '{name}' has no len()"
+            )));
+        };
+        let n = unlocked(slf.py(), || inspect.len())?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 

@@ -103,7 +103,11 @@ macro_rules! cli_suite {
                         assert!(!err.contains(&id), "the id is never printed: {err}");
                     }
                 }
-                assert_eq!(site.store.len().unwrap(), 2, "nothing deleted");
+                assert_eq!(
+                    site.store.inspect().unwrap().len().unwrap(),
+                    2,
+                    "nothing deleted"
+                );
             }
 
             #[test]

@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 use std::sync::Arc;
 
 use super::{merge, Committed, Counters, Store, Update};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::record::Record;
 use crate::store_key::StoreKey;
 
@@ -80,10 +80,6 @@ impl<R: RawStore> Store for CustomStore<R> {
         let n = self.raw.clean(now)?;
         self.counters.count_cleaned(n);
         Ok(n)
-    }
-
-    fn len(&self) -> Result<u64> {
-        Err(Error::Unsupported("len"))
     }
 
     fn counters(&self) -> &Counters {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::{expiry_key, merge, merge_into, Committed, Counters, Store, Update};
+use super::{expiry_key, merge, merge_into, Committed, Counters, Inspect, Store, Update};
 use crate::error::Result;
 use crate::record::Record;
 use crate::store_key::StoreKey;
@@ -140,6 +140,12 @@ impl MemoryStore {
     }
 }
 
+impl Inspect for MemoryStore {
+    fn len(&self) -> Result<u64> {
+        Ok(self.len.load(Ordering::Relaxed) as u64)
+    }
+}
+
 impl Store for MemoryStore {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
@@ -181,8 +187,8 @@ impl Store for MemoryStore {
         Ok(removed as u64)
     }
 
-    fn len(&self) -> Result<u64> {
-        Ok(self.len.load(Ordering::Relaxed) as u64)
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
     }
 
     fn counters(&self) -> &Counters {

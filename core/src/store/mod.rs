@@ -97,8 +97,6 @@ pub trait Store: Send + Sync {
     fn delete(&self, key: &StoreKey) -> Result<bool>;
     /// Removes every record expired at `now`; returns how many.
     fn clean(&self, now: f64) -> Result<u64>;
-    /// The number of records held (expired but not yet cleaned included).
-    fn len(&self) -> Result<u64>;
     /// The store's counters (see [`StoreStats`]).
     fn counters(&self) -> &Counters;
 
@@ -107,9 +105,10 @@ pub trait Store: Send + Sync {
         self.counters().snapshot()
     }
 
-    /// True when the store holds no record.
-    fn is_empty(&self) -> Result<bool> {
-        Ok(self.len()? == 0)
+    /// The store's [`Inspect`] side, when it has one (the built-in stores
+    /// do; a custom store, which has only its four raw calls, does not).
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        None
     }
 
     /// Applies `update` to the record as it is stored now, and returns the
@@ -127,6 +126,18 @@ pub trait Store: Send + Sync {
         update: &Update<'_>,
         loaded: &mut Option<Arc<Record>>,
     ) -> Result<Committed>;
+}
+
+/// What operators' tools may ask of a store beyond what a request needs: a
+/// separate trait, so a store that cannot count (a custom store) simply
+/// lacks it rather than failing at run time.
+pub trait Inspect: Send + Sync {
+    /// The number of records held (expired but not yet cleaned included).
+    fn len(&self) -> Result<u64>;
+    /// True when the store holds no record.
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
 }
 
 /// The merge every store's commit performs: `current` is the stored record

@@ -23,7 +23,7 @@ use self::layout::{
 use self::pool::{Conn, Pool};
 use std::sync::Arc;
 
-use super::{merge_into, CommitOutcome, Committed, Counters, Store, Update};
+use super::{merge_into, CommitOutcome, Committed, Counters, Inspect, Store, Update};
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::record::{Record, FORMAT_VERSION};
@@ -524,6 +524,19 @@ impl RedisStore {
     }
 }
 
+impl Inspect for RedisStore {
+    /// The sum of the buckets' expiry-set sizes: no SCAN.
+    fn len(&self) -> Result<u64> {
+        self.check_layout()?;
+        let mut total = 0;
+        for bucket in 0..BUCKETS {
+            let set = set_key(&self.options.prefix, bucket);
+            total += self.with_connection(|con| redis::cmd("ZCARD").arg(&set).query::<u64>(con))?;
+        }
+        Ok(total)
+    }
+}
+
 impl Store for RedisStore {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
@@ -559,14 +572,8 @@ impl Store for RedisStore {
         Ok(removed)
     }
 
-    fn len(&self) -> Result<u64> {
-        self.check_layout()?;
-        let mut total = 0;
-        for bucket in 0..BUCKETS {
-            let set = set_key(&self.options.prefix, bucket);
-            total += self.with_connection(|con| redis::cmd("ZCARD").arg(&set).query::<u64>(con))?;
-        }
-        Ok(total)
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
     }
 
     fn counters(&self) -> &Counters {

@@ -19,7 +19,7 @@ use parking_lot::RwLock;
 
 use self::index::{get, put, remove, stored_expiry};
 use super::env_registry::{self, EnvOptions, SharedEnv};
-use super::{merge, Committed, Counters, Store, Update};
+use super::{merge, Committed, Counters, Inspect, Store, Update};
 use crate::error::{Error, Result};
 use crate::record::{Changes, Record};
 use crate::store_key::StoreKey;
@@ -125,6 +125,12 @@ impl DbmStore {
     }
 }
 
+impl Inspect for DbmStore {
+    fn len(&self) -> Result<u64> {
+        self.env()?.record_count()
+    }
+}
+
 impl Store for DbmStore {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
@@ -152,8 +158,8 @@ impl Store for DbmStore {
         self.clean_with_progress(now, |_| {})
     }
 
-    fn len(&self) -> Result<u64> {
-        self.env()?.record_count()
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
     }
 
     fn counters(&self) -> &Counters {
