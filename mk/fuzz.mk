@@ -2,6 +2,9 @@
 #
 #   make fuzz                      every target for FUZZ_SECONDS (default 60) each
 #   make fuzz FUZZ_TARGETS=session_id FUZZ_SECONDS=600
+#   make fuzz FUZZ_RUNS=10000000 FUZZ_SECONDS=3600
+#                                  each target until 10 million executions
+#                                  (or the time limit, whichever comes first)
 #   make fuzz-build                build the targets only
 #
 # fuzz/ is a crate of its own (its own [workspace]), so the root workspace
@@ -18,6 +21,7 @@
 .PHONY: fuzz fuzz-build fuzz-install
 
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
 FUZZ_TARGETS ?= cookie_header form_values session_id record_decode value_msgpack manager_begin ext_decode
 FUZZ_DIR := $(CURDIR)/fuzz
 FUZZ_ENV := RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(FUZZ_DIR)/target
@@ -34,15 +38,16 @@ fuzz-build: fuzz-install
 fuzz: fuzz-build
 	@mkdir -p $(FUZZ_DIR)/target/logs
 	@set -e; cd $(FUZZ_DIR); for t in $(FUZZ_TARGETS); do \
-	  mkdir -p target/corpus/$$t; \
-	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  mkdir -p target/corpus/$$t; start=$$(date +%s); \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s$(if $(FUZZ_RUNS), or $(FUZZ_RUNS) executions)"; \
 	  if ! $(FUZZ_ENV) $(CARGO) fuzz run $$t target/corpus/$$t corpus/$$t -- \
-	      -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	      -max_total_time=$(FUZZ_SECONDS) $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS)) -print_final_stats=1 \
 	      >target/logs/$$t.log 2>&1; then \
 	    tail -n 60 target/logs/$$t.log; \
 	    echo "fuzz: $$t FAILED (full log: fuzz/target/logs/$$t.log)"; exit 1; \
 	  fi; \
 	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' target/logs/$$t.log | tail -n 1); \
-	  echo "fuzz: $$t ok, $$runs executions, 0 crashes" | tee target/logs/$$t.summary; \
+	  echo "fuzz: $$t ok, $$runs executions in $$(( $$(date +%s) - start )) s, 0 crashes" \
+	    | tee target/logs/$$t.summary; \
 	done
 	@echo "make fuzz: no crash in $(words $(FUZZ_TARGETS)) targets"

@@ -15,12 +15,19 @@ pub fn role<const N: usize>(names: [&str; N]) -> Option<[String; N]> {
     values.try_into().ok()
 }
 
-/// This test binary running only `test_name`, with `env` set (the role),
-/// stderr discarded and stdout piped (children report progress there).
+/// This test binary running only `test_name` (ignored or not: the soak
+/// tests are ignored), with `env` set (the role), stderr discarded and
+/// stdout piped (children report progress there).
 pub fn child(test_name: &str, env: &[(&str, String)]) -> Command {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
-        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            test_name,
+            "--exact",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
