@@ -11,6 +11,7 @@ import pickle
 import secrets
 import shutil
 import sys
+import tempfile
 import time
 from base64 import b64decode, b64encode
 
@@ -236,6 +237,132 @@ class SpyRedis(Spysession):
 
     def make_store(self, path, durable):
         return spysession.RedisStore(RedisServer.get_url(), prefix=f"bench:{os.path.basename(path)}:")
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _redis_cli(*args):
+    import subprocess
+
+    return subprocess.run(["redis-cli", *args], check=True, capture_output=True, text=True).stdout
+
+
+def _wait(what, check, limit=60.0):
+    deadline = time.time() + limit
+    while not check():
+        if time.time() > deadline:
+            raise RuntimeError(f"{what}: not within {limit:.0f} s")
+        time.sleep(0.05)
+
+
+def _start_redis(*args, cwd=None):
+    """A redis-server on a free loopback port (no persistence), killed at exit."""
+    import atexit
+    import subprocess
+
+    port = _free_port()
+    # Its own directory: a replica writes the RDB of its first sync there.
+    cwd = cwd or tempfile.mkdtemp(prefix="bench-redis-")
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", cwd, *args],
+        stdout=subprocess.DEVNULL, cwd=cwd,
+    )
+    atexit.register(proc.kill)
+
+    def answers():
+        try:
+            return _redis_cli("-p", str(port), "PING").strip() == "PONG"
+        except Exception:
+            return False
+
+    _wait(f"redis-server on {port}", answers, 10)
+    return port
+
+
+class SentinelServers:
+    """A primary, one replica and one Sentinel on loopback, for the whole run."""
+
+    url = None
+
+    @classmethod
+    def get_url(cls):
+        if cls.url is None:
+            import atexit
+            import subprocess
+
+            primary = _start_redis()
+            replica = _start_redis("--replicaof", "127.0.0.1", str(primary))
+            _wait("the replica's sync",
+                  lambda: "master_link_status:up" in _redis_cli("-p", str(replica), "INFO", "replication"))
+            port = _free_port()
+            conf_dir = tempfile.mkdtemp(prefix="bench-sentinel-")
+            conf = os.path.join(conf_dir, "sentinel.conf")
+            with open(conf, "w") as f:
+                f.write(f"port {port}\nbind 127.0.0.1\ndir {conf_dir}\n"
+                        f"sentinel monitor mymaster 127.0.0.1 {primary} 1\n"
+                        "sentinel down-after-milliseconds mymaster 1000\n")
+            proc = subprocess.Popen(["redis-server", conf, "--sentinel"], stdout=subprocess.DEVNULL)
+            atexit.register(proc.kill)
+            cls.url = f"redis+sentinel://127.0.0.1:{port}/mymaster"
+            _wait("the sentinel", lambda: _ping(cls.url))
+        return cls.url
+
+
+class ClusterServers:
+    """A Redis Cluster of three primaries with a replica each, on loopback."""
+
+    url = None
+
+    @classmethod
+    def get_url(cls):
+        if cls.url is None:
+            ports = []
+            for _ in range(6):
+                d = tempfile.mkdtemp(prefix="bench-cluster-")
+                ports.append(_start_redis("--cluster-enabled", "yes", "--cluster-port", str(_free_port()),
+                                          "--cluster-config-file", os.path.join(d, "nodes.conf"), cwd=d))
+            _redis_cli("--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
+                       "--cluster-replicas", "1", "--cluster-yes")
+            _wait("cluster_state:ok",
+                  lambda: all("cluster_state:ok" in _redis_cli("-p", str(p), "CLUSTER", "INFO") for p in ports))
+            cls.url = "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports)
+            _wait("the cluster", lambda: _ping(cls.url))
+        return cls.url
+
+
+def _ping(url):
+    try:
+        spysession.RedisStore(url).ping()
+        return True
+    except spysession.StoreError:
+        return False
+
+
+class SpyRedisSentinel(Spysession):
+    """RedisStore through Sentinel (primary + replica + one Sentinel on
+    loopback): the same commands as SpyRedis, to the primary it names."""
+
+    name = "spysession RedisStore Sentinel"
+
+    def make_store(self, path, durable):
+        return spysession.RedisStore(SentinelServers.get_url(), prefix=f"bench:{os.path.basename(path)}:")
+
+
+class SpyRedisCluster(Spysession):
+    """RedisStore on a 3-primary Redis Cluster (with replicas) on loopback:
+    each command routed by its bucket's slot."""
+
+    name = "spysession RedisStore Cluster"
+
+    def make_store(self, path, durable):
+        return spysession.RedisStore(ClusterServers.get_url(), prefix=f"bench:{os.path.basename(path)}:")
 
 
 class Beaker(Backend):
@@ -562,6 +689,8 @@ BACKENDS = [
     SpyDbmNosync,
     SpyDbmDurable,
     SpyRedis,
+    SpyRedisSentinel,
+    SpyRedisCluster,
     BeakerMemory,
     BeakerFile,
     BeakerDbm,

@@ -514,6 +514,22 @@ typedef struct {
    * The most connections kept open to Redis; at least 1. Default 8.
    */
   size_t pool_size;
+  /**
+   * For `rediss://`: the path of a PEM file with the certificate(s) of
+   * the authority that signed the server's (UTF-8, read at open). NULL:
+   * the system's roots.
+   */
+  const char *tls_ca_file;
+  /**
+   * Length of `tls_ca_file` in bytes.
+   */
+  size_t tls_ca_file_len;
+  /**
+   * How many replicas must confirm each write (Redis `WAIT`) before it
+   * is reported done; a write they do not confirm in time is SPS_IO.
+   * Default 0 (the primary's answer is enough).
+   */
+  size_t wait_replicas;
 } sps_redis_options;
 
 /**
@@ -760,28 +776,32 @@ sps_status sps_redis_options_init(sps_redis_options *options, size_t struct_size
 
 /**
  * Opens a store on the Redis (or Valkey) at `url` (UTF-8, pointer +
- * length): `redis://[user:password@]host[:port][/db]`, or
- * `redis+unix:///path` / `unix:///path` for a unix socket. `rediss://`
- * (TLS) is not built into this library: SPS_CONFIG. `options` NULL means
- * the defaults.
+ * length): `redis://[user:password@]host[:port][/db]`,
+ * `redis+unix:///path` / `unix:///path` for a unix socket, `rediss://...`
+ * for TLS (rustls: the system's roots, or `tls_ca_file`),
+ * `redis+sentinel://host:port[,host:port...]/primary-name[/db]` for a
+ * Sentinel-managed primary, `redis+cluster://host:port[,host:port...]`
+ * for a Redis Cluster. `options` NULL means the defaults.
  *
  * Every web machine behind a load balancer opening the same URL and prefix
  * sees the same sessions; concurrent commits on different keys of one
- * session merge. One Redis hash per session, at `<prefix><id>`; expiry is
- * the stored expiry, with a Redis TTL set to the same moment, so Redis
- * drops expired sessions itself and sps_store_clean only removes those the
- * TTL cannot know about (a caller's clock that is not Redis's); clean and
- * sps_store_len walk the prefix with SCAN, O(records under the prefix).
+ * session merge. Sessions are hashes in 256 hash-tagged buckets with a
+ * sorted-set expiry index each (docs/format.md, "Redis"); expiry is the
+ * stored expiry, with a Redis TTL set to the same moment as a safety net;
+ * sps_store_clean reads only the due entries of the indexes (its cost
+ * grows with the expired count) and sps_store_len sums the indexes.
  *
  * The URL and options are checked here (SPS_CONFIG, the message naming
- * `url`, `connect_timeout`, `command_timeout` or `pool_size`); the
+ * `url`, `prefix`, `connect_timeout`, `command_timeout`, `pool_size` or
+ * `tls_ca_file`); the
  * connection is made at first use. A Redis that is down or hung gives
  * SPS_IO within about the timeouts, never a hang, and the next call after
  * it is back works.
  *
  * # Safety
  * `url` points to `url_len` bytes; `options` is NULL or initialised (its
- * `prefix` NULL or pointing to `prefix_len` bytes); `out_store` is NULL or
+ * `prefix` and `tls_ca_file` NULL or pointing to their lengths' bytes);
+ * `out_store` is NULL or
  * writable.
  */
 sps_status sps_store_open_redis(const char *url,

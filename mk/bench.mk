@@ -60,5 +60,7 @@ wrk-installed:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
 ## bench-http: the end-to-end HTTP benchmark (BENCH_HTTP_ARGS=--quick for a short run).
+# The C server row is measured on the release library, as a site would run it.
+bench-http: C_PROFILE = release
 bench-http: bench-venv redis-server-installed wrk-installed $(BENCH_HTTP_C)
 	$(BENCH_VPY) bench/http/run.py $(BENCH_HTTP_ARGS)

@@ -35,8 +35,8 @@ def spysession_dropin(where: Where) -> dict:
     return {"SESSION_ENGINE": "spysession.django", "SPYSESSION_STORE": spysession_store(where)}
 
 
-# The one line to switch when spysession.django is on main: spysession_dropin.
-SPYSESSION = spysession_wsgi
+# spysession_wsgi is kept to compare the drop-in with the WSGI middleware.
+SPYSESSION = spysession_dropin
 
 
 def redis_cache(where: Where) -> dict:

@@ -31,8 +31,8 @@ def spysession_dropin(app: Flask, where: Where):
     return lambda: flask.session
 
 
-# The one line to switch when spysession.flask is on main: spysession_dropin.
-SPYSESSION = spysession_wsgi
+# spysession_wsgi is kept to compare the drop-in with the WSGI middleware.
+SPYSESSION = spysession_dropin
 
 
 def flask_cookie(app: Flask, where: Where):

@@ -35,7 +35,7 @@ pub struct CleanArgs {
 /// Removes the expired records: from a DbmStore in batches, reporting
 /// progress on a terminal; from a Redis with RedisStore's own clean, which
 /// removes those whose expiry has passed at `now` but whose TTL has not yet
-/// (one short Lua call per `SCAN` step of 500 keys, so no bar).
+/// (one pass over the 256 buckets' expiry sets, so no bar).
 pub fn run(args: &CleanArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let opened = store::open(&args.store)?;
     let now = args.time.now();

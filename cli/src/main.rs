@@ -32,6 +32,7 @@ mod clean;
 mod delete;
 mod failure;
 mod list;
+mod migrate;
 mod render;
 mod show;
 mod stats;
@@ -66,6 +67,8 @@ enum Command {
     Show(show::ShowArgs),
     /// Delete one session (its user is logged out).
     Delete(delete::DeleteArgs),
+    /// Move a Redis prefix's sessions from spysession 0.1's layout to this one (once).
+    Migrate(migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::List(args) => list::run(&args, &mut out),
         Command::Show(args) => show::run(&args, &mut out),
         Command::Delete(args) => delete::run(&args, &mut out),
+        Command::Migrate(args) => migrate::run(&args, &mut out),
     }
     .and_then(|()| out.flush().map_err(Failure::from));
     match result {

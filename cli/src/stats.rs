@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::Args;
 use serde_json::json;
-use spysession_core::Store;
+use spysession_core::Inspect;
 
 use crate::failure::Failure;
 use crate::render::{self, write_json};

@@ -31,8 +31,10 @@ pub struct StoreArgs {
     /// `unix:///path/redis.sock`).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
-    /// The Redis of a RedisStore, instead of --store: `redis://[user:password@]host[:port][/db]`
-    /// or `redis+unix:///path/to/socket` (with --prefix; `--store URL?prefix=...` says the same).
+    /// The Redis of a RedisStore, instead of --store: `redis://[user:password@]host[:port][/db]`,
+    /// `rediss://...` (TLS), `redis+unix:///path/to/socket`,
+    /// `redis+sentinel://host:port[,...]/primary-name[/db]` or `redis+cluster://host:port[,...]`
+    /// (with --prefix; `--store URL?prefix=...` says the same).
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
     /// With --redis: the key prefix the web processes give RedisStore.
@@ -124,7 +126,9 @@ pub fn open(args: &StoreArgs) -> Result<Opened, Failure> {
                 )
             })?;
             match parsed {
-                StoreUrl::Redis { .. } => open_redis(parsed, hide_password(url)),
+                StoreUrl::Redis { .. }
+                | StoreUrl::RedisSentinel { .. }
+                | StoreUrl::RedisCluster { .. } => open_redis(parsed, hide_password(url)),
                 _ => Err(Failure::new(format!(
                     "--redis takes a Redis URL, not {}",
                     hide_password(url)
@@ -144,7 +148,9 @@ fn open_url(url: &str) -> Result<Opened, Failure> {
         StoreUrl::Dbm { path, options } => {
             open_dbm(&path, options.durable).map(|store| Opened::Dbm(store, path))
         }
-        StoreUrl::Redis { .. } => open_redis(parsed, hide_password(url)),
+        StoreUrl::Redis { .. } | StoreUrl::RedisSentinel { .. } | StoreUrl::RedisCluster { .. } => {
+            open_redis(parsed, hide_password(url))
+        }
         StoreUrl::Memory { .. } => Err(Failure::new(
             "a memory: store lives inside one web process; the command line cannot reach it",
         )),
@@ -170,27 +176,20 @@ fn open_dbm(dir: &Path, durable: bool) -> Result<DbmStore, Failure> {
         .map_err(|e| Failure::caused(format!("cannot open the store {}", dir.display()), e))
 }
 
-/// A `StoreUrl::Redis`, with one connection, checked by `PING`; `shown`
-/// is the URL as the operator gave it, password hidden.
-fn open_redis(parsed: StoreUrl, shown: String) -> Result<Opened, Failure> {
-    let StoreUrl::Redis {
-        url,
-        options,
-        tls_root_cert,
-    } = parsed
-    else {
-        return Err(Failure::new(format!("{shown} is not a Redis URL")));
-    };
-    let single = StoreUrl::Redis {
-        url,
-        // One command at a time: one connection is all it needs.
-        options: RedisOptions {
-            pool_size: 1,
-            ..options
-        },
-        tls_root_cert,
-    };
-    let store = single
+/// A Redis store URL (one server, Sentinel or Cluster), with one
+/// connection, checked by `PING`; `shown` is the URL as the operator gave
+/// it, password hidden.
+fn open_redis(mut parsed: StoreUrl, shown: String) -> Result<Opened, Failure> {
+    match &mut parsed {
+        StoreUrl::Redis { options, .. }
+        | StoreUrl::RedisSentinel { options, .. }
+        | StoreUrl::RedisCluster { options, .. } => {
+            // One command at a time: one connection is all it needs.
+            options.pool_size = 1;
+        }
+        _ => return Err(Failure::new(format!("{shown} is not a Redis URL"))),
+    }
+    let store = parsed
         .open_redis()
         .map_err(|e| Failure::caused(format!("cannot use the Redis URL {shown}"), e))?;
     store.ping().map_err(|e| {

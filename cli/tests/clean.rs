@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use common::*;
-use spysession_core::{Store, StoreKey};
+use spysession_core::{Inspect, Record, Store, StoreKey};
 
 const NOW_ARG: &str = "1700000000";
 
@@ -84,7 +84,8 @@ fn clean_in_many_batches_is_exact_while_another_writer_is_busy() {
             while !stop.load(Ordering::Relaxed) {
                 written.push(put(&store, NOW + 7200.0, i));
                 let again = &live[i as usize % live.len()];
-                let mut record = store.load(again, NOW).unwrap().expect("live record");
+                let mut record =
+                    Record::clone(&store.load(again, NOW).unwrap().expect("live record"));
                 record.expires_at += 1.0;
                 store.save(again, &record).unwrap();
                 if i == 0 {

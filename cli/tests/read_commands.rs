@@ -3,12 +3,24 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use common::*;
 use serde_json::json;
 use spysession_core::{Data, Record, SessionId, Store, StoreKey, Value};
 
 const NOW_ARG: &str = "1700000000";
+
+// The tests every store passes, on a DbmStore directory.
+cli_suite!(dbm, {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    Site {
+        store: Arc::new(store),
+        args: vec!["--store".into(), arg(dir.path()).into()],
+        _keep: Box::new(dir),
+    }
+});
 
 #[test]
 fn stats_counts_records_and_expired_and_reports_the_stores_map_size() {
@@ -56,16 +68,6 @@ fn stats_counts_records_and_expired_and_reports_the_stores_map_size() {
 }
 
 #[test]
-fn stats_of_an_empty_store_has_no_oldest_or_newest() {
-    let dir = tempfile::tempdir().unwrap();
-    let _store = open_store(dir.path());
-    let doc = json(&run(&["stats", "--store", arg(dir.path()), "--json"]));
-    assert_eq!(doc["records"], 0);
-    assert_eq!(doc["oldest_expiry"], serde_json::Value::Null);
-    assert_eq!(doc["newest_expiry"], serde_json::Value::Null);
-}
-
-#[test]
 fn list_prints_every_store_key_in_order_with_its_state() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
@@ -75,56 +77,6 @@ fn list_prints_every_store_key_in_order_with_its_state() {
     let text = stdout(&out);
     assert_eq!(text.lines().count(), 5, "{text}");
     assert_listed(&text, &live, &expired);
-}
-
-#[test]
-fn list_expired_filters_and_pages_in_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_store(dir.path());
-    let (_, expired) = fill(&store, 4, 5);
-    let base = [
-        "list",
-        "--store",
-        arg(dir.path()),
-        "--now",
-        NOW_ARG,
-        "--json",
-    ];
-
-    let doc = json(&run(&[&base[..], &["--expired"]].concat()));
-    assert_eq!(doc["total"], 5);
-    let ids: Vec<&str> = doc["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["key"].as_str().unwrap())
-        .collect();
-    let want: Vec<String> = expired.iter().map(|key| key.to_string()).collect();
-    assert_eq!(ids, want);
-    assert!(doc["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|s| s["expired"] == true));
-
-    let page = json(&run(&[
-        &base[..],
-        &["--expired", "--offset", "1", "--limit", "2"],
-    ]
-    .concat()));
-    assert_eq!(page["total"], 5);
-    assert_eq!(page["offset"], 1);
-    let page_ids: Vec<&str> = page["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["key"].as_str().unwrap())
-        .collect();
-    assert_eq!(page_ids, &want[1..3]);
-
-    let all = json(&run(&base));
-    assert_eq!(all["total"], 9);
-    assert_eq!(all["sessions"].as_array().unwrap().len(), 9);
 }
 
 /// A record holding one value of every kind.
@@ -257,29 +209,6 @@ fn show_finds_an_expired_session_and_says_it_is_expired() {
 }
 
 #[test]
-fn show_and_delete_of_an_unknown_id_exit_1_with_a_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_store(dir.path());
-    fill(&store, 2, 0);
-    let unknown = SessionId::generate();
-    let (id, key) = (unknown.to_string(), unknown.store_key().to_string());
-    for cmd in ["show", "delete"] {
-        for args in [vec![cmd, &id], vec![cmd, "--key", &key]] {
-            let out = run(&[&args[..], &["--store", arg(dir.path())]].concat());
-            assert_eq!(out.status.code(), Some(1), "{args:?}");
-            assert!(out.stdout.is_empty(), "{args:?}");
-            let err = stderr(&out);
-            assert!(
-                err.contains(&format!("no session {key}")),
-                "{args:?}: {err}"
-            );
-            assert!(!err.contains(&id), "the id is never printed: {err}");
-        }
-    }
-    assert_eq!(store.len().unwrap(), 2, "nothing deleted");
-}
-
-#[test]
 fn a_malformed_id_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let _store = open_store(dir.path());
@@ -310,26 +239,6 @@ fn a_malformed_id_is_a_usage_error() {
         let both = run(&[cmd, &id, "--key", &key, "--store", arg(dir.path())]);
         assert_eq!(both.status.code(), Some(2), "{cmd}");
     }
-}
-
-#[test]
-fn delete_by_key_removes_exactly_that_session() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_store(dir.path());
-    let (live, _) = fill(&store, 3, 0);
-    let key = live[1].to_string();
-    let out = run(&["delete", "--key", &key, "--store", arg(dir.path())]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), format!("deleted session {}\n", live[1]));
-    assert!(store.load(&live[1], NOW).unwrap().is_none());
-    assert!(store.load(&live[0], NOW).unwrap().is_some());
-    assert!(store.load(&live[2], NOW).unwrap().is_some());
-    let again = run(&["delete", "--key", &key, "--store", arg(dir.path())]);
-    assert_eq!(
-        again.status.code(),
-        Some(1),
-        "a second delete finds nothing"
-    );
 }
 
 #[test]

@@ -139,7 +139,7 @@ impl SessionManager {
             return Ok(fresh_random());
         };
         let key = id.store_key();
-        match self.inner.store.load_shared(&key, now) {
+        match self.inner.store.load(&key, now) {
             Ok(Some(record)) if !self.past_max_lifetime(record.created, now) => Ok(Session::new(
                 self.clone(),
                 id,

@@ -9,7 +9,7 @@ use crate::id::SessionId;
 use crate::manager::SessionManager;
 use crate::options::Transport;
 use crate::record::{CompactString, Data, Record};
-use crate::store::{CommitOutcome, Update};
+use crate::store::{CommitOutcome, Committed, Update};
 use crate::store_key::StoreKey;
 use crate::value::Value;
 use crate::view::{SessionIter, View};
@@ -369,10 +369,10 @@ impl Session {
             create: self.is_new,
             base_accessed: self.base_accessed,
         };
-        let (outcome, stored) = inner.store.commit_shared(&self.key, &update, loaded)?;
+        let Committed { outcome, record } = inner.store.commit(&self.key, &update, loaded)?;
         let created = self.created;
         self.view
-            .settle(stored, || Record::new(created, expires_at, Data::new()));
+            .settle(record, || Record::new(created, expires_at, Data::new()));
         self.invalidated = false;
         match outcome {
             CommitOutcome::NotFound => {

@@ -2,7 +2,7 @@
 //! request's changes laid over it.
 //!
 //! Why an overlay rather than one map: the loaded record can then be shared
-//! with the store instead of copied ([`crate::Store::load_shared`]; a
+//! with the store instead of copied ([`crate::Store::load`]; a
 //! `MemoryStore` hands out its own record for the price of a reference
 //! count), a set costs one insert into the change set instead of two copies,
 //! and a read-only request allocates nothing for its data.
@@ -39,7 +39,7 @@ impl View {
     }
 
     /// The changes, and the shared record for a store that can update it in
-    /// place at commit (see [`crate::Store::commit_shared`]).
+    /// place at commit (see [`crate::Store::commit`]).
     pub fn changes_and_base(&mut self) -> (&Changes, &mut Option<Arc<Record>>) {
         (&self.changes, &mut self.base)
     }
@@ -113,9 +113,10 @@ impl View {
         self.changes = changes;
     }
 
-    /// After a commit: the store's record becomes the base when the store
-    /// shares it (`stored`), otherwise the changes are folded into the
-    /// view's own copy. Either way no change is left pending.
+    /// After a commit: the stored record (`stored`, what every store returns
+    /// for a stored commit) becomes the base; with none (the session was
+    /// gone, nothing stored) the changes are folded into the view's own
+    /// copy. Either way no change is left pending.
     pub fn settle(&mut self, stored: Option<Arc<Record>>, fresh: impl FnOnce() -> Record) {
         let changes = std::mem::take(&mut self.changes);
         if let Some(record) = stored {

@@ -7,6 +7,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use common::web::{cookie_pair, request};
 use common::TestClock;
 use spysession_core::*;
 
@@ -26,7 +27,7 @@ fn down() -> Error {
 }
 
 impl Store for Flaky {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.inner.load(key, now)
     }
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
@@ -41,30 +42,23 @@ impl Store for Flaky {
     fn clean(&self, now: f64) -> Result<u64> {
         self.inner.clean(now)
     }
-    fn len(&self) -> Result<u64> {
-        self.inner.len()
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        self.inner.inspect()
     }
     fn counters(&self) -> &Counters {
         self.inner.counters()
     }
-    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
+    fn commit(
+        &self,
+        key: &StoreKey,
+        update: &Update<'_>,
+        loaded: &mut Option<Arc<Record>>,
+    ) -> Result<Committed> {
         if self.fail_commit.load(Ordering::SeqCst) {
             return Err(down());
         }
-        self.inner.commit(key, update)
+        self.inner.commit(key, update, loaded)
     }
-}
-
-fn request(cookie: &str) -> Request<'_> {
-    Request {
-        cookie: Some(cookie.as_bytes()),
-        path: "/",
-        ..Default::default()
-    }
-}
-
-fn cookie_pair(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap().to_string()
 }
 
 /// A manager over a fresh [`Flaky`] store holding one session (`user = 1`);
@@ -105,7 +99,7 @@ fn a_failed_commit_after_regenerate_keeps_the_old_session_and_a_retry_finishes()
     assert_eq!(store.load(&key_of(&cookie), T0).unwrap(), None);
     let new = manager.begin(&request(&new_cookie)).unwrap();
     assert_eq!(new.get("user"), Some(&Value::Int(1)));
-    assert_eq!(store.len().unwrap(), 1);
+    assert_eq!(store.inspect().unwrap().len().unwrap(), 1);
 }
 
 #[test]
@@ -143,7 +137,7 @@ fn a_failed_delete_at_logout_is_retried_and_expires_the_cookie() {
     let expired = s.commit().unwrap().set_cookie.expect("the expired cookie");
     assert!(expired.contains("Max-Age=0"), "{expired}");
     assert!(manager.begin(&request(&cookie)).unwrap().is_new());
-    assert_eq!(store.len().unwrap(), 0);
+    assert_eq!(store.inspect().unwrap().len().unwrap(), 0);
 }
 
 #[test]

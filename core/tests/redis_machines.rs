@@ -78,7 +78,7 @@ fn two_machines_share_sessions_and_merge_their_changes() {
     stale.set("late", Value::Bool(true));
     assert!(!stale.commit().unwrap().committed, "no resurrection");
     assert!(b.begin(&request(&cookie)).unwrap().is_new());
-    assert_eq!(a.store().len().unwrap(), 0);
+    assert_eq!(a.store().inspect().unwrap().len().unwrap(), 0);
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn a_killed_redis_fails_fast_and_the_store_recovers_after_restart() {
     // The restarted Redis kept nothing (no persistence), and every call works again.
     assert_eq!(store.load(&id, T0).unwrap(), None);
     store.save(&id, &record).unwrap();
-    assert_eq!(store.load(&id, T0).unwrap(), Some(record));
+    assert_eq!(store.load(&id, T0).unwrap().as_deref(), Some(&record));
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn pooled_connections_survive_a_restart_without_a_failed_request() {
         base_accessed: None,
     };
     assert_eq!(
-        store.commit(&id, &update).unwrap(),
+        store.commit(&id, &update, &mut None).unwrap().outcome,
         CommitOutcome::Stored { merged: false }
     );
     assert!(store.load(&id, T0).unwrap().is_some());
@@ -185,10 +185,12 @@ fn the_layout_is_one_hash_per_session_with_a_ttl() {
         create: true,
         base_accessed: None,
     };
-    store.commit(&id, &update).unwrap();
+    store.commit(&id, &update, &mut None).unwrap();
 
-    let key = format!("spysession:{id}");
+    let hex = String::from_utf8(id.to_hex().to_vec()).unwrap();
+    let key = format!("spysession:{{{}}}{hex}", &hex[..2]);
     assert_eq!(store.key(&id), key.as_bytes());
+    let set = format!("spysession:{{{}}}:exp", &hex[..2]);
     let mut con = raw(&server);
     let mut fields: Vec<String> = redis::cmd("HKEYS").arg(&key).query(&mut con).unwrap();
     fields.sort();
@@ -217,6 +219,17 @@ fn the_layout_is_one_hash_per_session_with_a_ttl() {
     assert_eq!(expires.parse::<f64>().unwrap(), T0 + 3600.0);
     let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut con).unwrap();
     assert!((3_590_000..=3_600_000).contains(&ttl), "ttl {ttl} ms");
+    let score: Option<f64> = redis::cmd("ZSCORE")
+        .arg(&set)
+        .arg(&hex)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(score, Some(T0 + 3600.0), "the expiry index has the session");
+    let marker: String = redis::cmd("GET")
+        .arg("spysession:layout")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(marker, "2");
 
     // A commit writes only the fields it changed: a field another writer
     // set meanwhile stays.
@@ -236,7 +249,7 @@ fn the_layout_is_one_hash_per_session_with_a_ttl() {
         create: false,
         base_accessed: Some(T0),
     };
-    store.commit(&id, &update).unwrap();
+    store.commit(&id, &update, &mut None).unwrap();
     let r = store.load(&id, T0 + 1.0).unwrap().unwrap();
     assert_eq!(r.data.get("other"), Some(&Value::Bool(true)));
     assert_eq!(r.data.get("n"), None);
@@ -246,6 +259,15 @@ fn the_layout_is_one_hash_per_session_with_a_ttl() {
     );
     let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut con).unwrap();
     assert!(ttl > 7_000_000, "the TTL was refreshed: {ttl} ms");
+    let score: f64 = redis::cmd("ZSCORE")
+        .arg(&set)
+        .arg(&hex)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(score, T0 + 7200.0, "the expiry index moved with it");
+    assert!(store.delete(&id).unwrap());
+    let card: u64 = redis::cmd("ZCARD").arg(&set).query(&mut con).unwrap();
+    assert_eq!(card, 0, "delete leaves nothing in the index");
 }
 
 #[test]
@@ -291,7 +313,7 @@ fn damaged_records_are_corrupt_and_the_store_stays_usable() {
         SessionId::generate().store_key(),
         SessionId::generate().store_key(),
     );
-    let key = |k: &StoreKey| format!("spysession:{k}");
+    let key = |k: &StoreKey| store.key(k);
     let _: () = redis::cmd("SET")
         .arg(key(&string))
         .arg("x")
@@ -326,11 +348,11 @@ fn damaged_records_are_corrupt_and_the_store_stays_usable() {
         base_accessed: None,
     };
     assert!(matches!(
-        store.commit(&string, &update),
+        store.commit(&string, &update, &mut None),
         Err(Error::Corrupt(_))
     ));
     assert!(matches!(
-        store.commit(&foreign, &update),
+        store.commit(&foreign, &update, &mut None),
         Err(Error::Corrupt(_))
     ));
     assert_eq!(store.stats().corrupt, 5);
@@ -407,4 +429,142 @@ fn tls_checks_the_server_certificate() {
     let plain =
         RedisStore::open_with(&server.url().replace("rediss", "redis"), quick("s:")).unwrap();
     assert!(matches!(plain.load(&id, T0), Err(Error::Io(_))));
+}
+
+#[test]
+fn a_prefix_with_braces_is_refused() {
+    for prefix in ["a{b", "a}b", "{x}:"] {
+        let r = RedisStore::open_with("redis://127.0.0.1/", quick(prefix));
+        assert!(
+            matches!(
+                r,
+                Err(Error::Config {
+                    option: "prefix",
+                    ..
+                })
+            ),
+            "{prefix}"
+        );
+    }
+}
+
+/// Writes a session as spysession 0.1 did: a hash at `<prefix><id>`.
+fn write_v01(con: &mut redis::Connection, prefix: &str, id: &SessionId, value: i64) {
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{prefix}{id}"))
+        .arg("m:v")
+        .arg("1")
+        .arg("m:created")
+        .arg(T0.to_string())
+        .arg("m:accessed")
+        .arg(T0.to_string())
+        .arg("m:expires")
+        .arg((T0 + 60.0).to_string())
+        .arg("d:n")
+        .arg(Value::Int(value).to_msgpack())
+        .query(con)
+        .unwrap();
+}
+
+#[test]
+fn the_0_1_layout_is_refused_by_name_and_migrated_once() {
+    let server = RedisServer::start();
+    let mut con = raw(&server);
+    let ids: Vec<SessionId> = (0..3).map(|_| SessionId::generate()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        write_v01(&mut con, "old:", id, i as i64);
+    }
+    let store = RedisStore::open_with(&server.url(), quick("old:")).unwrap();
+    let err = store.load(&StoreKey::of(&ids[0]), T0).unwrap_err();
+    assert!(
+        matches!(&err, Error::Config { option: "prefix", message } if message.contains("0.1")),
+        "{err:?}"
+    );
+    // Nothing was changed by the refusal, and another prefix is not affected.
+    let other = RedisStore::open_with(&server.url(), quick("new:")).unwrap();
+    assert_eq!(other.len().unwrap(), 0);
+
+    assert_eq!(store.migrate_v01().unwrap(), 3);
+    for (i, id) in ids.iter().enumerate() {
+        let r = store
+            .load(&StoreKey::of(id), T0)
+            .unwrap()
+            .expect("migrated");
+        assert_eq!(r.data.get("n"), Some(&Value::Int(i as i64)));
+        assert_eq!(r.expires_at, T0 + 60.0);
+        let old: bool = redis::cmd("EXISTS")
+            .arg(format!("old:{id}"))
+            .query(&mut con)
+            .unwrap();
+        assert!(!old, "the 0.1 key is gone");
+    }
+    assert_eq!(store.len().unwrap(), 3);
+    // A fresh store on the migrated prefix reads it without complaint.
+    let again = RedisStore::open_with(&server.url(), quick("old:")).unwrap();
+    assert_eq!(again.len().unwrap(), 3);
+    assert_eq!(again.migrate_v01().unwrap(), 0);
+
+    // A marker of another layout version is refused too.
+    let _: () = redis::cmd("SET")
+        .arg("v9:layout")
+        .arg("9")
+        .query(&mut con)
+        .unwrap();
+    let v9 = RedisStore::open_with(&server.url(), quick("v9:")).unwrap();
+    assert!(matches!(
+        v9.len(),
+        Err(Error::Config {
+            option: "prefix",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn clean_keeps_rewritten_sessions_and_forgets_vanished_ones_without_counting_them() {
+    let server = RedisServer::start();
+    let store = RedisStore::open_with(&server.url(), quick("c:")).unwrap();
+    let mut con = raw(&server);
+    let (expired, rewritten, vanished, live) = (
+        StoreKey::of(&SessionId::generate()),
+        StoreKey::of(&SessionId::generate()),
+        StoreKey::of(&SessionId::generate()),
+        StoreKey::of(&SessionId::generate()),
+    );
+    for id in [&expired, &rewritten, &vanished] {
+        store
+            .save(id, &Record::new(T0, T0 + 10.0, Data::new()))
+            .unwrap();
+    }
+    store
+        .save(&live, &Record::new(T0, T0 + 100.0, Data::new()))
+        .unwrap();
+    // Another writer moved `rewritten`'s expiry without the index knowing,
+    // and `vanished`'s hash went (its TTL fired) while its index entry stayed.
+    let _: () = redis::cmd("HSET")
+        .arg(store.key(&rewritten))
+        .arg("m:expires")
+        .arg((T0 + 500.0).to_string())
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(store.key(&vanished))
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(store.len().unwrap(), 4);
+
+    assert_eq!(
+        store.clean(T0 + 20.0).unwrap(),
+        1,
+        "only `expired` was deleted by clean"
+    );
+    assert_eq!(store.stats().cleaned, 1);
+    assert_eq!(store.load(&expired, T0).unwrap(), None);
+    assert!(store.load(&rewritten, T0 + 20.0).unwrap().is_some());
+    assert!(store.load(&live, T0 + 20.0).unwrap().is_some());
+    assert_eq!(store.len().unwrap(), 2, "the vanished entry left the index");
+    let listed: Vec<(StoreKey, f64)> = store.list().unwrap();
+    let score = listed.iter().find(|(id, _)| *id == rewritten).unwrap().1;
+    assert_eq!(score, T0 + 500.0, "re-scored to its real expiry");
+    assert_eq!(store.clean(T0 + 200.0).unwrap(), 1, "live's turn");
 }

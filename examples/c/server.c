@@ -16,10 +16,11 @@
  *   --bind     IPv4 address to listen on (default 127.0.0.1)
  *
  * Routes (GET or HEAD; the answer is text/plain):
- *   /          the visit counter: "You visited us N times."
+ *   /          the visit counter: "You visited us N times." (also /visit)
  *   /add/<k>   sets key <k> of the session to 1
  *   /count     the number of keys in the session
  *   /logout    invalidates the session (its cookie is expired)
+ *   /plain     answers without a session (the HTTP benchmark's floor)
  *
  * A store error answers 500 with a short text and logs one line on stderr;
  * a commit that finds its session ended by another request (SPS_NOT_FOUND:
@@ -67,7 +68,7 @@ static void store_error(struct reply *r, const char *url, const char *step, sps_
 /* The route's work on its session; returns false after answering an error. */
 static bool route(sps_session *session, const char *url, struct reply *r) {
     sps_status status;
-    if (strcmp(url, "/") == 0) {
+    if (strcmp(url, "/") == 0 || strcmp(url, "/visit") == 0) {
         int64_t visited = 0;
         status = sps_session_get_int(session, VISITED, strlen(VISITED), &visited);
         if (status == SPS_TYPE_MISMATCH) visited = 0; /* not ours: start again */
@@ -116,7 +117,7 @@ static bool route(sps_session *session, const char *url, struct reply *r) {
 }
 
 static bool is_route(const char *url) {
-    return strcmp(url, "/") == 0 || strcmp(url, "/count") == 0 ||
+    return strcmp(url, "/") == 0 || strcmp(url, "/visit") == 0 || strcmp(url, "/count") == 0 ||
            strcmp(url, "/logout") == 0 || (strncmp(url, "/add/", 5) == 0 && url[5] != '\0');
 }
 
@@ -162,6 +163,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *connection, cons
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (!get || *upload_data_size != 0) {
         reply_text(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
+    } else if (strcmp(url, "/plain") == 0) {
+        /* No session: the same server's floor in the HTTP benchmark. */
+        reply_text(&r, MHD_HTTP_OK, "plain");
     } else if (!is_route(url)) {
         reply_text(&r, MHD_HTTP_NOT_FOUND, "not found");
     } else {

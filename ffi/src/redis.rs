@@ -32,6 +32,16 @@ pub struct sps_redis_options {
     pub command_timeout_ms: u64,
     /// The most connections kept open to Redis; at least 1. Default 8.
     pub pool_size: usize,
+    /// For `rediss://`: the path of a PEM file with the certificate(s) of
+    /// the authority that signed the server's (UTF-8, read at open). NULL:
+    /// the system's roots.
+    pub tls_ca_file: *const c_char,
+    /// Length of `tls_ca_file` in bytes.
+    pub tls_ca_file_len: usize,
+    /// How many replicas must confirm each write (Redis `WAIT`) before it
+    /// is reported done; a write they do not confirm in time is SPS_IO.
+    /// Default 0 (the primary's answer is enough).
+    pub wait_replicas: usize,
 }
 
 /// Fills `options` with the defaults. `struct_size` is
@@ -57,6 +67,9 @@ pub unsafe extern "C" fn sps_redis_options_init(
             connect_timeout_ms: millis(d.connect_timeout),
             command_timeout_ms: millis(d.command_timeout),
             pool_size: d.pool_size,
+            tls_ca_file: std::ptr::null(),
+            tls_ca_file_len: 0,
+            wait_replicas: d.wait_replicas,
         });
         Ok(())
     })
@@ -69,9 +82,17 @@ fn millis(d: Duration) -> u64 {
 /// The engine's options from the caller's struct.
 ///
 /// # Safety
-/// `o.prefix` is NULL or points to `o.prefix_len` bytes.
+/// `o.prefix` and `o.tls_ca_file` are NULL or point to their lengths' bytes.
 unsafe fn engine_options(o: &sps_redis_options) -> FfiResult<RedisOptions> {
     let d = RedisOptions::default();
+    // SAFETY: `o.tls_ca_file` is as the `# Safety` section requires.
+    let ca_file = unsafe { opt_text(o.tls_ca_file, o.tls_ca_file_len, "tls_ca_file") }?;
+    let tls_root_cert = match ca_file {
+        None => None,
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            spysession_core::Error::config("tls_ca_file", format!("cannot read {path}: {e}"))
+        })?),
+    };
     Ok(RedisOptions {
         // SAFETY: `o.prefix` is as the `# Safety` section requires.
         prefix: unsafe { opt_text(o.prefix, o.prefix_len, "prefix") }?
@@ -79,33 +100,38 @@ unsafe fn engine_options(o: &sps_redis_options) -> FfiResult<RedisOptions> {
         connect_timeout: Duration::from_millis(o.connect_timeout_ms),
         command_timeout: Duration::from_millis(o.command_timeout_ms),
         pool_size: o.pool_size,
-        tls_root_cert: None,
+        tls_root_cert,
+        wait_replicas: o.wait_replicas,
     })
 }
 
 /// Opens a store on the Redis (or Valkey) at `url` (UTF-8, pointer +
-/// length): `redis://[user:password@]host[:port][/db]`, or
-/// `redis+unix:///path` / `unix:///path` for a unix socket. `rediss://`
-/// (TLS) is not built into this library: SPS_CONFIG. `options` NULL means
-/// the defaults.
+/// length): `redis://[user:password@]host[:port][/db]`,
+/// `redis+unix:///path` / `unix:///path` for a unix socket, `rediss://...`
+/// for TLS (rustls: the system's roots, or `tls_ca_file`),
+/// `redis+sentinel://host:port[,host:port...]/primary-name[/db]` for a
+/// Sentinel-managed primary, `redis+cluster://host:port[,host:port...]`
+/// for a Redis Cluster. `options` NULL means the defaults.
 ///
 /// Every web machine behind a load balancer opening the same URL and prefix
 /// sees the same sessions; concurrent commits on different keys of one
-/// session merge. One Redis hash per session, at `<prefix><id>`; expiry is
-/// the stored expiry, with a Redis TTL set to the same moment, so Redis
-/// drops expired sessions itself and sps_store_clean only removes those the
-/// TTL cannot know about (a caller's clock that is not Redis's); clean and
-/// sps_store_len walk the prefix with SCAN, O(records under the prefix).
+/// session merge. Sessions are hashes in 256 hash-tagged buckets with a
+/// sorted-set expiry index each (docs/format.md, "Redis"); expiry is the
+/// stored expiry, with a Redis TTL set to the same moment as a safety net;
+/// sps_store_clean reads only the due entries of the indexes (its cost
+/// grows with the expired count) and sps_store_len sums the indexes.
 ///
 /// The URL and options are checked here (SPS_CONFIG, the message naming
-/// `url`, `connect_timeout`, `command_timeout` or `pool_size`); the
+/// `url`, `prefix`, `connect_timeout`, `command_timeout`, `pool_size` or
+/// `tls_ca_file`); the
 /// connection is made at first use. A Redis that is down or hung gives
 /// SPS_IO within about the timeouts, never a hang, and the next call after
 /// it is back works.
 ///
 /// # Safety
 /// `url` points to `url_len` bytes; `options` is NULL or initialised (its
-/// `prefix` NULL or pointing to `prefix_len` bytes); `out_store` is NULL or
+/// `prefix` and `tls_ca_file` NULL or pointing to their lengths' bytes);
+/// `out_store` is NULL or
 /// writable.
 #[no_mangle]
 pub unsafe extern "C" fn sps_store_open_redis(
@@ -153,6 +179,8 @@ mod tests {
         assert_eq!(engine.connect_timeout, d.connect_timeout);
         assert_eq!(engine.command_timeout, d.command_timeout);
         assert_eq!(engine.pool_size, d.pool_size);
+        assert_eq!(engine.wait_replicas, d.wait_replicas);
+        assert!(engine.tls_root_cert.is_none());
     }
 
     #[test]

@@ -170,7 +170,13 @@ pub unsafe extern "C" fn sps_store_len(store: *const sps_store, out_len: *mut u6
         let store = unsafe { arg_ref(store, "store") }?;
         // SAFETY: `out_len` is as the `# Safety` section requires.
         let out = unsafe { Out::new(out_len, "out_len") }?;
-        out.write(store.inner.len()?);
+        let inspect = store.inner.inspect().ok_or_else(|| {
+            FfiError::new(
+                sps_status::SPS_UNSUPPORTED,
+                "this store keeps no record count (a custom store)",
+            )
+        })?;
+        out.write(inspect.len()?);
         Ok(())
     })
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use spysession_core::ext::ExtValue;
 use spysession_core::http::{cookie_values, form_values, is_token, path_matches};
 use spysession_core::{
-    MemoryStore, Options, Record, Request, SessionId, SessionManager, Store, Transport, Value,
+    Inspect, MemoryStore, Options, Record, Request, SessionId, SessionManager, Transport, Value,
     FORMAT_VERSION, ID_LEN,
 };
 

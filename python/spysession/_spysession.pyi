@@ -116,6 +116,8 @@ class RedisStore(SessionStore):
         connect_timeout: float = 2.0,
         command_timeout: float = 2.0,
         pool_size: int = 8,
+        tls_ca_file: str | PathLike[str] | None = None,
+        wait_replicas: int = 0,
     ) -> Self: ...
     def ping(self) -> None: ...
     @property

@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use pyo3::exceptions::{PyNotImplementedError, PyValueError};
+use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 use spysession_core::{
-    system_now, CommitOutcome, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error,
-    MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Result, SharedCommit,
-    Store, StoreKey, Update,
+    system_now, Committed, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error, Inspect,
+    MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Result, Store,
+    StoreKey, Update,
 };
 
 use crate::custom_store::PyRawStore;
@@ -55,8 +55,18 @@ impl Gate {
     }
 }
 
+/// Only for an inner store that has it (see `inspect` below).
+impl Inspect for Gate {
+    fn len(&self) -> Result<u64> {
+        match self.open()?.inspect() {
+            Some(inner) => inner.len(),
+            None => unreachable!("Gate::inspect is None for such a store"),
+        }
+    }
+}
+
 impl Store for Gate {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.open()?.load(key, now)
     }
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
@@ -68,26 +78,19 @@ impl Store for Gate {
     fn clean(&self, now: f64) -> Result<u64> {
         self.open()?.clean(now)
     }
-    fn len(&self) -> Result<u64> {
-        self.open()?.len()
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        self.inner.inspect().map(|_| self as &dyn Inspect)
     }
     fn counters(&self) -> &Counters {
         self.inner.counters()
     }
-    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
-        self.open()?.commit(key, update)
-    }
-    // The shared forms too, or a MemoryStore would copy every record again.
-    fn load_shared(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
-        self.open()?.load_shared(key, now)
-    }
-    fn commit_shared(
+    fn commit(
         &self,
         key: &StoreKey,
         update: &Update<'_>,
         loaded: &mut Option<Arc<Record>>,
-    ) -> Result<SharedCommit> {
-        self.open()?.commit_shared(key, update, loaded)
+    ) -> Result<Committed> {
+        self.open()?.commit(key, update, loaded)
     }
 }
 
@@ -189,7 +192,13 @@ impl SessionStore {
     /// The number of records held (expired ones not yet cleaned included).
     fn __len__(slf: &Bound<'_, Self>) -> PyResult<usize> {
         let gate = Self::gate(slf)?;
-        let n = unlocked(slf.py(), || gate.len())?;
+        let Some(inspect) = gate.inspect() else {
+            let name = slf.get_type().name()?;
+            return Err(PyTypeError::new_err(format!(
+                "object of type '{name}' has no len()"
+            )));
+        };
+        let n = unlocked(slf.py(), || inspect.len())?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
@@ -314,11 +323,14 @@ impl DbmStore {
 }
 
 /// Sessions in Redis (or Valkey), shared by every web machine behind a load
-/// balancer. `url`: `redis://[user:password@]host[:port][/db]`, or
-/// `redis+unix:///path` / `unix:///path` for a unix socket (`rediss://` is
-/// not built in: ConfigError). Connects at first use; a Redis that is down
-/// raises StoreError within about the timeouts (seconds), and the next call
-/// after it is back works.
+/// balancer. `url`: `redis://[user:password@]host[:port][/db]`,
+/// `redis+unix:///path` / `unix:///path` for a unix socket, `rediss://...`
+/// for TLS (the system's roots, or the PEM CA file `tls_ca_file`),
+/// `redis+sentinel://host:port[,host:port...]/primary-name[/db]`, or
+/// `redis+cluster://host:port[,host:port...]`. `wait_replicas=N` makes each
+/// write wait for N replicas (errors when they do not confirm in time).
+/// Connects at first use; a Redis that is down raises StoreError within
+/// about the timeouts (seconds), and the next call after it is back works.
 #[pyclass(module = "spysession", extends = SessionStore, subclass, frozen)]
 pub struct RedisStore {
     url: String,
@@ -361,7 +373,8 @@ impl RedisStore {
 #[pymethods]
 impl RedisStore {
     #[new]
-    #[pyo3(signature = (url, prefix="spysession:", *, connect_timeout=2.0, command_timeout=2.0, pool_size=8))]
+    #[pyo3(signature = (url, prefix="spysession:", *, connect_timeout=2.0, command_timeout=2.0, pool_size=8, tls_ca_file=None, wait_replicas=0))]
+    #[allow(clippy::too_many_arguments)]
     fn py_new(
         py: Python<'_>,
         url: String,
@@ -369,13 +382,26 @@ impl RedisStore {
         connect_timeout: f64,
         command_timeout: f64,
         pool_size: usize,
+        tls_ca_file: Option<std::path::PathBuf>,
+        wait_replicas: usize,
     ) -> PyResult<PyClassInitializer<Self>> {
+        let tls_root_cert = match tls_ca_file {
+            None => None,
+            Some(path) => Some(std::fs::read(&path).map_err(|e| {
+                config_error(
+                    py,
+                    "tls_ca_file",
+                    &format!("cannot read {}: {e}", path.display()),
+                )
+            })?),
+        };
         let options = RedisOptions {
             prefix: prefix.to_owned(),
             connect_timeout: timeout(py, "connect_timeout", connect_timeout)?,
             command_timeout: timeout(py, "command_timeout", command_timeout)?,
             pool_size,
-            tls_root_cert: None,
+            tls_root_cert,
+            wait_replicas,
         };
         let store = unlocked(py, || CoreRedis::open_with(&url, options))?;
         Ok(Self::wrap(url, store))

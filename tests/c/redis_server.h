@@ -72,8 +72,10 @@ static inline void redis_stop(void) {
     }
 }
 
-/* Starts redis-server on `port` and waits until it accepts connections. */
-static inline void redis_start(int port) {
+/* Starts redis-server on `port` and waits until it accepts connections;
+ * with `tls_dir`, it speaks only TLS there, with the server.crt/server.key
+ * of that directory (see make_certificates). */
+static inline void redis_start_in(int port, const char *tls_dir) {
     static bool registered = false;
     if (!registered) {
         atexit(redis_stop);
@@ -90,6 +92,16 @@ static inline void redis_start(int port) {
             dup2(devnull, STDOUT_FILENO);
             dup2(devnull, STDERR_FILENO);
         }
+        if (tls_dir != NULL) {
+            char cert[512], key[512], ca[512];
+            snprintf(cert, sizeof cert, "%s/server.crt", tls_dir);
+            snprintf(key, sizeof key, "%s/server.key", tls_dir);
+            snprintf(ca, sizeof ca, "%s/ca.crt", tls_dir);
+            execlp("redis-server", "redis-server", "--port", "0", "--tls-port", port_text,
+                   "--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", ca,
+                   "--tls-auth-clients", "no", "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "no", (char *)NULL);
+        }
         execlp("redis-server", "redis-server", "--port", port_text, "--bind", "127.0.0.1",
                "--save", "", "--appendonly", "no", (char *)NULL);
         _exit(127); /* no redis-server: the wait below fails the test */
@@ -105,6 +117,25 @@ static inline void redis_start(int port) {
         if (mono_now() > deadline) FAIL("redis-server did not start on port %d", port);
         usleep(20 * 1000);
     }
+}
+
+static inline void redis_start(int port) { redis_start_in(port, NULL); }
+
+/* A CA (ca.crt) and a certificate for 127.0.0.1 signed by it (server.crt,
+ * server.key) in `dir`, made with the openssl command. */
+static inline void make_certificates(const char *dir) {
+    char command[2048];
+    snprintf(command, sizeof command,
+             "cd '%s' && ( "
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout ca.key -out ca.crt "
+             "-subj '/CN=spysession test CA' && "
+             "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+             "-subj /CN=127.0.0.1 && "
+             "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > ext.cnf && "
+             "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+             "-days 2 -out server.crt -extfile ext.cnf ) >/dev/null 2>&1",
+             dir);
+    if (system(command) != 0) FAIL("openssl could not make the test certificates: is it installed?");
 }
 
 #endif

@@ -17,7 +17,8 @@ CC=${CC:-cc}
 CFLAGS=(-Wall -Wextra -Werror -std=c11 -g -pthread)
 STATIC_LIBS=(-lpthread -ldl -lm -lrt -lutil)
 VALGRIND=(valgrind --error-exitcode=1 --leak-check=full
-          --errors-for-leak-kinds=definite --quiet)
+          --errors-for-leak-kinds=definite --quiet
+          --suppressions=tests/c/valgrind.supp)
 mkdir -p "$OUT"
 
 passed=0

@@ -164,7 +164,11 @@ static void refused_arguments(void) {
     check_config("", NULL, "url");
     check_config("localhost:6379", NULL, "url");
     check_config("http://127.0.0.1/", NULL, "url");
-    check_config("rediss://127.0.0.1/", NULL, "url"); /* no TLS in this build */
+    check_config("redis+sentinel://127.0.0.1:1", NULL, "url"); /* no primary name */
+    CHECK_OK(sps_redis_options_init(&options, sizeof options));
+    options.tls_ca_file = "/nonexistent/ca.crt";
+    options.tls_ca_file_len = strlen(options.tls_ca_file);
+    check_config("rediss://127.0.0.1/", &options, "tls_ca_file");
     CHECK_OK(sps_redis_options_init(&options, sizeof options));
     options.connect_timeout_ms = 0;
     check_config(url, &options, "connect_timeout");
@@ -274,6 +278,51 @@ static void redis_restart(void) {
     sps_store_free(store);
 }
 
+/* TLS is in every build: rediss:// with the test CA as tls_ca_file works;
+ * the system's roots, which do not know that CA, are refused (SPS_IO). */
+static void rediss_with_a_ca_file(void) {
+    char dir[] = "/tmp/sps-tls-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    make_certificates(dir);
+    redis_stop();
+    int tls_port = free_port();
+    redis_start_in(tls_port, dir);
+    char tls_url[64], ca[512];
+    snprintf(tls_url, sizeof tls_url, "rediss://127.0.0.1:%d/0", tls_port);
+    snprintf(ca, sizeof ca, "%s/ca.crt", dir);
+
+    sps_redis_options options;
+    CHECK_OK(sps_redis_options_init(&options, sizeof options));
+    options.tls_ca_file = ca;
+    options.tls_ca_file_len = strlen(ca);
+    /* The TLS handshake is slow under valgrind: room for it. */
+    options.connect_timeout_ms = 20000;
+    options.command_timeout_ms = 20000;
+    sps_store *store = NULL;
+    CHECK_OK(sps_store_open_redis(tls_url, strlen(tls_url), &options, &store));
+    sps_manager *manager = NULL;
+    CHECK_OK(sps_manager_new(store, NULL, &manager));
+    char *cookie = NULL;
+    CHECK(visit(manager, &cookie) == 0);
+    CHECK(visit(manager, &cookie) == 1);
+    uint64_t n = 0;
+    CHECK_OK(sps_store_len(store, &n));
+    CHECK(n == 1);
+    free(cookie);
+    sps_manager_free(manager);
+    sps_store_free(store);
+
+    CHECK_OK(sps_redis_options_init(&options, sizeof options));
+    options.connect_timeout_ms = 1000;
+    CHECK_OK(sps_store_open_redis(tls_url, strlen(tls_url), &options, &store));
+    CHECK_STATUS(SPS_IO, sps_store_len(store, &n));
+    sps_store_free(store);
+    redis_stop();
+    char cleanup[600];
+    snprintf(cleanup, sizeof cleanup, "rm -rf '%s'", dir);
+    CHECK(system(cleanup) == 0);
+}
+
 int main(void) {
     port = free_port();
     snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
@@ -285,6 +334,7 @@ int main(void) {
     RUN(down_server_is_io_quickly);
     RUN(hung_server_is_io_within_the_timeouts);
     RUN(redis_restart);
+    RUN(rediss_with_a_ca_file);
     redis_stop();
     return 0;
 }

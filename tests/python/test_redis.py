@@ -133,13 +133,19 @@ def test_visit_counter_across_requests(redis_server, redis_store, prefix):
         assert seen == expected
     assert visit(manager, None)[0] == 0  # another browser
     assert len(redis_store) == 2
-    # One Redis hash per session at <prefix><store key>, whose TTL is the expiry.
+    # One Redis hash per session at <prefix>{bb}<store key> (bb: the store
+    # key's first byte), whose TTL is the expiry, and its bucket's expiry index.
     sid = cookie.split("=", 1)[1]
-    key = prefix + spysession.store_key(sid)
+    skey = spysession.store_key(sid)
+    key = f"{prefix}{{{skey[:2]}}}{skey}"
     assert redis_server.command("EXISTS", prefix + sid) == 0  # never the id
     assert redis_server.command("TYPE", key) == "hash"
     assert 590 <= redis_server.command("TTL", key) <= 600
-    assert msgpack.unpackb(redis_store.load(spysession.store_key(sid)))[4] == {"visited": 4}
+    index = f"{prefix}{{{skey[:2]}}}:exp"
+    expires = float(redis_server.command("HGET", key, "m:expires"))
+    assert float(redis_server.command("ZSCORE", index, skey)) == expires
+    assert redis_server.command("GET", f"{prefix}layout") == "2"
+    assert msgpack.unpackb(redis_store.load(skey))[4] == {"visited": 4}
     stats = redis_store.stats()
     assert stats["commits"] == 5 and stats["loads"] >= 4
 
@@ -269,7 +275,8 @@ def test_options_and_repr(redis_server):
     assert isinstance(store, spysession.SessionStore)
 
 
-@pytest.mark.parametrize("url", ["", "localhost:6379", "http://127.0.0.1/", "rediss://127.0.0.1/"])
+@pytest.mark.parametrize("url", ["", "localhost:6379", "http://127.0.0.1/",
+                                 "redis+sentinel://127.0.0.1:1", "redis+cluster://127.0.0.1"])
 def test_bad_url_is_config_error(url):
     with pytest.raises(spysession.ConfigError) as info:
         spysession.RedisStore(url)
@@ -343,3 +350,58 @@ def test_hung_redis_is_store_error_within_the_timeouts(prefix):
 def test_nothing_listening_is_store_error_quickly(prefix):
     store = spysession.RedisStore(f"redis://127.0.0.1:{free_port()}/0", prefix)
     fails_quickly(lambda: len(store), 1.0)  # refused at once, default timeouts
+
+
+def make_certificates(d: Path) -> None:
+    """A CA and a certificate for 127.0.0.1 signed by it, made with openssl."""
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=spysession test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
+            "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-out", "server.crt", "-extfile", "ext.cnf")
+
+
+def test_rediss_with_a_ca_file(tmp_path, prefix):
+    """TLS is in every build: rediss:// with a private CA works, and the
+    system's roots (which do not know that CA) refuse the server."""
+    assert shutil.which("openssl"), "openssl is missing (make redis-server-installed)"
+    make_certificates(tmp_path)
+    port = free_port()
+    unix = tmp_path / "redis.sock"
+    process = subprocess.Popen(
+        ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+         "--tls-cert-file", str(tmp_path / "server.crt"),
+         "--tls-key-file", str(tmp_path / "server.key"),
+         "--tls-ca-cert-file", str(tmp_path / "ca.crt"), "--tls-auth-clients", "no",
+         "--unixsocket", str(unix), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        plain = RedisServer(unix=unix)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if plain.command("PING") == "PONG":
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the TLS redis-server did not start"
+            time.sleep(0.02)
+        url = f"rediss://127.0.0.1:{port}/0"
+        store = spysession.RedisStore(url, prefix, tls_ca_file=tmp_path / "ca.crt")
+        manager = spysession.SessionManager(store)
+        _, cookie = visit(manager, None)
+        assert visit(manager, cookie)[0] == 1
+        assert len(store) == 1
+        untrusted = spysession.RedisStore(url, prefix, connect_timeout=1.0)
+        with pytest.raises(spysession.StoreError):
+            untrusted.ping()
+        with pytest.raises(spysession.ConfigError) as info:
+            spysession.RedisStore(url, prefix, tls_ca_file=tmp_path / "missing.crt")
+        assert info.value.option == "tls_ca_file"
+    finally:
+        process.kill()
+        process.wait()

@@ -232,6 +232,15 @@ def test_custom_store_is_called(clock):
     assert store.stats()["commits"] == 2
 
 
+def test_a_custom_store_has_no_len_as_python_objects_without_one():
+    """A store written in Python keeps no record count: len() is the
+    TypeError Python gives any object without a length, not a store error;
+    the built-in stores count."""
+    with pytest.raises(TypeError, match="object of type 'DictStore' has no len"):
+        len(DictStore())
+    assert len(spysession.MemoryStore()) == 0
+
+
 def test_custom_store_exception_is_chained(clock):
     class Broken(DictStore):
         def load(self, sid):

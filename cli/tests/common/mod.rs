@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod suite;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -25,12 +27,12 @@ pub fn open_store(dir: &Path) -> DbmStore {
 
 /// Saves a record expiring at `expires_at` holding `visited = n` under a
 /// new session id; returns its store key (what `list` shows).
-pub fn put(store: &impl Store, expires_at: f64, n: i64) -> StoreKey {
+pub fn put(store: &(impl Store + ?Sized), expires_at: f64, n: i64) -> StoreKey {
     put_id(store, expires_at, n).store_key()
 }
 
 /// [`put`], returning the session id (what `show ID` takes).
-pub fn put_id(store: &impl Store, expires_at: f64, n: i64) -> SessionId {
+pub fn put_id(store: &(impl Store + ?Sized), expires_at: f64, n: i64) -> SessionId {
     let id = SessionId::generate();
     let mut data = Data::new();
     data.insert("visited".to_string(), Value::Int(n));
@@ -42,7 +44,11 @@ pub fn put_id(store: &impl Store, expires_at: f64, n: i64) -> SessionId {
 
 /// Fills `store` with `live` sessions expiring after [`NOW`] and `expired`
 /// ones expired at it; returns their store keys, each list sorted.
-pub fn fill(store: &impl Store, live: usize, expired: usize) -> (Vec<StoreKey>, Vec<StoreKey>) {
+pub fn fill(
+    store: &(impl Store + ?Sized),
+    live: usize,
+    expired: usize,
+) -> (Vec<StoreKey>, Vec<StoreKey>) {
     let mut l: Vec<_> = (0..live)
         .map(|i| put(store, NOW + 3600.0 + i as f64, i as i64))
         .collect();
@@ -100,4 +106,14 @@ pub fn assert_listed(text: &str, live: &[StoreKey], expired: &[StoreKey]) {
         assert!(line.starts_with(&id.to_string()), "{line}");
         assert!(line.ends_with(state), "{line} should be {state}");
     }
+}
+
+/// The store keys of a `list --json` document, in order.
+pub fn keys_of(doc: &serde_json::Value) -> Vec<String> {
+    doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap().to_string())
+        .collect()
 }

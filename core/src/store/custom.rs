@@ -4,8 +4,10 @@
 
 use parking_lot::Mutex;
 
-use super::{merge, CommitOutcome, Counters, Store, Update};
-use crate::error::{Error, Result};
+use std::sync::Arc;
+
+use super::{merge, Committed, Counters, Store, Update};
+use crate::error::Result;
 use crate::record::Record;
 use crate::store_key::StoreKey;
 
@@ -56,13 +58,13 @@ impl<R: RawStore> CustomStore<R> {
 }
 
 impl<R: RawStore> Store for CustomStore<R> {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
         let Some(bytes) = self.raw.load(key)? else {
             return Ok(None);
         };
         let record = Record::decode(&bytes).inspect_err(|_| self.counters.count_corrupt())?;
-        Ok((!record.is_expired(now)).then_some(record))
+        Ok((!record.is_expired(now)).then(|| Arc::new(record)))
     }
 
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
@@ -80,23 +82,25 @@ impl<R: RawStore> Store for CustomStore<R> {
         Ok(n)
     }
 
-    fn len(&self) -> Result<u64> {
-        Err(Error::Unsupported("len"))
-    }
-
     fn counters(&self) -> &Counters {
         &self.counters
     }
 
-    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
+    fn commit(
+        &self,
+        key: &StoreKey,
+        update: &Update<'_>,
+        _loaded: &mut Option<Arc<Record>>,
+    ) -> Result<Committed> {
         let stripe = key.as_bytes()[0] as usize % COMMIT_STRIPES;
         let _serialised = self.commit_locks[stripe].lock();
-        let current = self.load(key, update.now)?;
+        let current = self.load(key, update.now)?.map(Arc::unwrap_or_clone);
         let (record, outcome) = merge(current, update);
-        if let Some(record) = record {
-            self.save(key, &record)?;
+        let record = record.map(Arc::new);
+        if let Some(record) = &record {
+            self.save(key, record)?;
         }
         self.counters.count_commit(outcome);
-        Ok(outcome)
+        Ok(Committed { outcome, record })
     }
 }

@@ -31,16 +31,16 @@ use lmdb::{RwTransaction, Transaction};
 use parking_lot::{Condvar, Mutex};
 
 use super::env_registry::SharedEnv;
-use super::CommitOutcome;
+use super::Committed;
 use crate::error::{Error, Result};
 
 /// One commit to apply inside a shared write transaction.
 pub(crate) type Job =
-    Box<dyn FnOnce(&SharedEnv, &mut RwTransaction<'_>) -> Result<CommitOutcome> + Send>;
+    Box<dyn FnOnce(&SharedEnv, &mut RwTransaction<'_>) -> Result<Committed> + Send>;
 
 /// What a job's caller gets back.
 enum Answer {
-    Done(Result<CommitOutcome>),
+    Done(Result<Committed>),
     /// The job panicked: the payload, to resume on the caller's thread.
     Panicked(Box<dyn Any + Send>),
 }
@@ -52,7 +52,7 @@ struct Slot {
 }
 
 impl Slot {
-    fn fill(&self, result: Result<CommitOutcome>) {
+    fn fill(&self, result: Result<Committed>) {
         self.answer_with(Answer::Done(result));
     }
 
@@ -61,7 +61,7 @@ impl Slot {
         self.ready.notify_one();
     }
 
-    fn wait(&self) -> Result<CommitOutcome> {
+    fn wait(&self) -> Result<Committed> {
         let mut answer = self.answer.lock();
         loop {
             match answer.take() {
@@ -111,7 +111,7 @@ pub(crate) struct GroupCommit {
 impl GroupCommit {
     /// Applies `job` durably, together with whatever other jobs are queued.
     /// `sync_after`: the environment does not sync at commit by itself.
-    pub fn run(&self, shared: &SharedEnv, job: Job, sync_after: bool) -> Result<CommitOutcome> {
+    pub fn run(&self, shared: &SharedEnv, job: Job, sync_after: bool) -> Result<Committed> {
         let slot = Arc::new(Slot::default());
         let mut queue = self.queue.lock();
         queue.jobs.push((job, slot.clone()));
@@ -216,6 +216,7 @@ fn fail_all<T>(batch: Vec<(T, Arc<Slot>)>, error: lmdb::Error) {
 mod tests {
     use super::*;
     use crate::store::env_registry::{self, EnvOptions};
+    use crate::store::CommitOutcome;
     use std::panic::AssertUnwindSafe;
     use std::sync::mpsc;
 
@@ -228,7 +229,12 @@ mod tests {
     }
 
     fn stored() -> Job {
-        Box::new(|_, _| Ok(CommitOutcome::Stored { merged: false }))
+        Box::new(|_, _| {
+            Ok(Committed {
+                outcome: CommitOutcome::Stored { merged: false },
+                record: None,
+            })
+        })
     }
 
     #[test]
@@ -253,7 +259,8 @@ mod tests {
             let result = rx
                 .recv_timeout(Duration::from_secs(20))
                 .expect("a later commit never finished: the queue is wedged");
-            assert_eq!(result.unwrap(), CommitOutcome::Stored { merged: false });
+            let outcome = result.unwrap().outcome;
+            assert_eq!(outcome, CommitOutcome::Stored { merged: false });
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::{expiry_key, merge, merge_into, CommitOutcome, Counters, SharedCommit, Store, Update};
+use super::{expiry_key, merge, merge_into, Committed, Counters, Inspect, Store, Update};
 use crate::error::Result;
 use crate::record::Record;
 use crate::store_key::StoreKey;
@@ -140,12 +140,14 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
-        Ok(self.load_shared(key, now)?.map(|r| Record::clone(&r)))
+impl Inspect for MemoryStore {
+    fn len(&self) -> Result<u64> {
+        Ok(self.len.load(Ordering::Relaxed) as u64)
     }
+}
 
-    fn load_shared(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
+impl Store for MemoryStore {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
         let shard = self.shard(key).read();
         Ok(shard
@@ -185,24 +187,20 @@ impl Store for MemoryStore {
         Ok(removed as u64)
     }
 
-    fn len(&self) -> Result<u64> {
-        Ok(self.len.load(Ordering::Relaxed) as u64)
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
     }
 
     fn counters(&self) -> &Counters {
         &self.counters
     }
 
-    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
-        Ok(self.commit_shared(key, update, &mut None)?.0)
-    }
-
-    fn commit_shared(
+    fn commit(
         &self,
         key: &StoreKey,
         update: &Update<'_>,
         loaded: &mut Option<Arc<Record>>,
-    ) -> Result<SharedCommit> {
+    ) -> Result<Committed> {
         let mut guard = self.shard(key).write();
         let shard = &mut *guard;
         match shard.records.get_mut(key) {
@@ -222,7 +220,10 @@ impl Store for MemoryStore {
                 }
                 drop(guard);
                 self.counters.count_commit(outcome);
-                return Ok((outcome, Some(shared)));
+                return Ok(Committed {
+                    outcome,
+                    record: Some(shared),
+                });
             }
             // An expired record met at commit is removed now rather than at
             // the next clean (and a new session under its id starts afresh).
@@ -243,7 +244,10 @@ impl Store for MemoryStore {
             self.evict_over_bound(key);
         }
         self.counters.count_commit(outcome);
-        Ok((outcome, shared))
+        Ok(Committed {
+            outcome,
+            record: shared,
+        })
     }
 }
 
@@ -252,6 +256,7 @@ mod tests {
     use super::*;
     use crate::id::SessionId;
     use crate::record::{Changes, Data};
+    use crate::store::CommitOutcome;
 
     fn move_expiry(store: &MemoryStore, key: &StoreKey, now: f64, expires_at: f64) {
         let changes = Changes::default();
@@ -264,7 +269,7 @@ mod tests {
             base_accessed: None,
         };
         assert_eq!(
-            store.commit(key, &update).unwrap(),
+            store.commit(key, &update, &mut None).unwrap().outcome,
             CommitOutcome::Stored { merged: false }
         );
     }

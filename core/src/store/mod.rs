@@ -68,26 +68,35 @@ pub enum CommitOutcome {
     NotFound,
 }
 
-/// What [`Store::commit_shared`] returns: the outcome, and the stored record
-/// when the store shares its records with sessions.
-pub type SharedCommit = (CommitOutcome, Option<Arc<Record>>);
+/// What [`Store::commit`] returns: what it did, and the record as stored
+/// after it (`Some` exactly when the outcome is `Stored`), which the session
+/// then shows. So every store gives the same view after a commit: the
+/// request's changes merged into whatever another request stored meanwhile.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Committed {
+    /// What the commit did.
+    pub outcome: CommitOutcome,
+    /// The stored record, when the outcome is `Stored`.
+    pub record: Option<Arc<Record>>,
+}
 
 /// Where session records live.
 ///
-/// Object-safe and small on purpose: the manager needs only these calls.
-/// Records are kept by [`StoreKey`] (a hash of the session id): a store
-/// never sees an id.
+/// Object-safe and small on purpose: the manager needs only `load`,
+/// `commit` (one way in, one way out: records are shared as `Arc`s, so a
+/// store that keeps decoded records, `MemoryStore`, hands out its own) and
+/// `delete`. Records are kept by [`StoreKey`] (a hash of the session id): a
+/// store never sees an id.
 pub trait Store: Send + Sync {
-    /// The record under `key`, or `None` when there is none or it is expired at `now`.
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>>;
+    /// The record under `key`, or `None` when there is none or it is
+    /// expired at `now`.
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>>;
     /// Stores `record` under `key`, replacing whatever was there.
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()>;
     /// Removes the record; true when there was one.
     fn delete(&self, key: &StoreKey) -> Result<bool>;
     /// Removes every record expired at `now`; returns how many.
     fn clean(&self, now: f64) -> Result<u64>;
-    /// The number of records held (expired but not yet cleaned included).
-    fn len(&self) -> Result<u64>;
     /// The store's counters (see [`StoreStats`]).
     fn counters(&self) -> &Counters;
 
@@ -96,49 +105,38 @@ pub trait Store: Send + Sync {
         self.counters().snapshot()
     }
 
-    /// True when the store holds no record.
-    fn is_empty(&self) -> Result<bool> {
-        Ok(self.len()? == 0)
+    /// The store's [`Inspect`] side, when it has one (the built-in stores
+    /// do; a custom store, which has only its four raw calls, does not).
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        None
     }
 
-    /// The record under `key` as a shared reference, or `None` when there is
-    /// none or it is expired at `now`. A store that keeps decoded records
-    /// (`MemoryStore`) hands out its own for the price of a reference count;
-    /// the default wraps [`Store::load`].
-    fn load_shared(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
-        Ok(self.load(key, now)?.map(Arc::new))
-    }
-
-    /// [`Store::commit`] for a session that holds `loaded`, the record
-    /// [`Store::load_shared`] gave it. A store that shares its records takes
-    /// `loaded` back when it is still the stored record, so the record is
-    /// updated in place rather than copied, and returns the stored result for
-    /// the session to share. The default commits and returns `None`: the
-    /// session then applies its changes to its own copy.
-    fn commit_shared(
+    /// Applies `update` to the record as it is stored now, and returns the
+    /// outcome with the stored record. `loaded` is the record this session
+    /// got from [`Store::load`] (or `None`): a store that shares its records
+    /// takes it back when it is still the stored one, so the record is
+    /// changed in place rather than copied.
+    ///
+    /// Built-in stores do this atomically (one lock, one LMDB write
+    /// transaction, one Redis script); a [`CustomStore`] serialises its
+    /// commits in this process, around a load and a save.
+    fn commit(
         &self,
         key: &StoreKey,
         update: &Update<'_>,
         loaded: &mut Option<Arc<Record>>,
-    ) -> Result<SharedCommit> {
-        let _ = loaded;
-        Ok((self.commit(key, update)?, None))
-    }
+    ) -> Result<Committed>;
+}
 
-    /// Applies `update` to the record as it is stored now.
-    ///
-    /// Built-in stores do this atomically (one lock, one LMDB write
-    /// transaction). This default, used by custom stores, is a load followed
-    /// by a save: two requests committing the same session at the same
-    /// instant may lose one's change.
-    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
-        let current = self.load(key, update.now)?;
-        let (record, outcome) = merge(current, update);
-        if let Some(record) = record {
-            self.save(key, &record)?;
-        }
-        self.counters().count_commit(outcome);
-        Ok(outcome)
+/// What operators' tools may ask of a store beyond what a request needs: a
+/// separate trait, so a store that cannot count (a custom store) simply
+/// lacks it rather than failing at run time.
+pub trait Inspect: Send + Sync {
+    /// The number of records held (expired but not yet cleaned included).
+    fn len(&self) -> Result<u64>;
+    /// True when the store holds no record.
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
     }
 }
 

@@ -1,32 +1,43 @@
 //! [`RedisStore`]: sessions in Redis (or Valkey), shared by every web
-//! machine behind a load balancer. Built only with the cargo feature `redis`.
+//! machine behind a load balancer, on one server, a Sentinel-managed
+//! primary or a Redis Cluster. Built only with the cargo feature `redis`.
 //!
 //! The layout, expiry and failure rules are documented on [`RedisStore`].
 
+mod connect;
 mod layout;
 mod pool;
+mod v01;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use redis::{Connection, Script};
+use redis::Script;
 
+use self::connect::{Kind, Settings};
 use self::layout::{
-    data_field, decode_hash, glob_escape, time_text, ttl_ms, CLEAN_LUA, COMMIT_LUA, LIST_LUA,
+    bucket_of, bucket_prefix, data_field, decode_hash, hash_key, marker_key, set_key, time_text,
+    ttl_ms, BUCKETS, CLEAN_LUA, COMMIT_LUA, DELETE_LUA, LAYOUT_VERSION, SAVE_LUA,
 };
-use self::pool::Pool;
-use super::{CommitOutcome, Counters, Store, Update};
-use crate::error::{Error, Result};
-use crate::record::{Record, FORMAT_VERSION};
-use crate::store_key::{StoreKey, STORE_KEY_LEN};
+use self::pool::{Conn, Pool};
+use std::sync::Arc;
 
-/// Keys asked of Redis per `SCAN` step (and removed per clean script call).
-const SCAN_BATCH: usize = 500;
+use super::{merge_into, CommitOutcome, Committed, Counters, Inspect, Store, Update};
+use crate::error::{Error, Result};
+use crate::id::SessionId;
+use crate::record::{Record, FORMAT_VERSION};
+use crate::store_key::StoreKey;
+
+/// Due members taken from a bucket's expiry set per clean step.
+const CLEAN_BATCH: usize = 500;
+
 /// Options of a [`RedisStore`].
 #[derive(Clone, Debug)]
 pub struct RedisOptions {
-    /// Prepended to every session id to make its Redis key. Default
-    /// `"spysession:"`. Give each site sharing one Redis its own prefix.
+    /// Starts every key of the store. Default `"spysession:"`. Give each
+    /// site sharing one Redis its own prefix; it may not hold `{` or `}`
+    /// (they would break the hash tags of the layout).
     pub prefix: String,
     /// How long connecting (TCP connect plus the Redis handshake) may take.
     /// Default 2 seconds.
@@ -40,6 +51,15 @@ pub struct RedisOptions {
     /// signed the server's certificate, trusted instead of the system's
     /// roots (a private CA). Default `None`: the system's roots.
     pub tls_root_cert: Option<Vec<u8>>,
+    /// How many replicas must confirm each commit, save and delete (Redis
+    /// `WAIT`, for up to 3/4 of `command_timeout`) before it is reported done.
+    /// Default 0: the primary's answer is enough, as with any Redis client;
+    /// a primary that dies before replicating may then lose the last
+    /// writes in a failover. With 1 (Sentinel or Cluster with replicas), a
+    /// write that no replica confirmed in time is an error to the caller
+    /// ([`Error::Io`], `TimedOut`), and every write reported done survives
+    /// the failover of its primary.
+    pub wait_replicas: usize,
 }
 
 impl Default for RedisOptions {
@@ -50,22 +70,32 @@ impl Default for RedisOptions {
             command_timeout: Duration::from_secs(2),
             pool_size: 8,
             tls_root_cert: None,
+            wait_replicas: 0,
         }
     }
 }
 
 /// Sessions in Redis (or Valkey), shared by every web machine behind a load
-/// balancer: one hash per session, changes merged by a Lua script.
+/// balancer: one hash per session, changes merged by a Lua script; on one
+/// server, a Sentinel-managed primary or a Redis Cluster alike.
 ///
-/// # Layout
+/// # Layout (version 2)
 ///
-/// One Redis hash per session, at key `<prefix><store key>` (default prefix
-/// `spysession:`, the session's [`StoreKey`] in its 32-character hex form:
-/// the id itself never reaches Redis). Its fields:
+/// Sessions are spread over 256 buckets by the first byte of their store
+/// key (its first two hex digits, `bb`). The bucket is a Redis hash tag, so
+/// a cluster keeps each bucket in one slot:
+///
+/// | key | type | holds |
+/// |---|---|---|
+/// | `<prefix>{bb}<store key hex>` | hash | one session (fields below), with a TTL |
+/// | `<prefix>{bb}:exp` | sorted set | the bucket's expiry index: member = store key hex, score = `m:expires` |
+/// | `<prefix>layout` | string | the layout version, `2` |
+///
+/// The session hash's fields:
 ///
 /// | field | value |
 /// |---|---|
-/// | `m:v` | record format version, `2` (decimal text) |
+/// | `m:v` | record format version, `2` (decimal text; another version is [`Error::StoreVersion`]) |
 /// | `m:created` | created at, Unix seconds (decimal text, Rust's shortest round-trip form) |
 /// | `m:accessed` | last written (commit or touch), Unix seconds |
 /// | `m:expires` | expires at, Unix seconds; expired when `now >= expires` |
@@ -74,38 +104,53 @@ impl Default for RedisOptions {
 /// Metadata lives under `m:` and user keys under `d:`, so no user key can
 /// collide with metadata whatever bytes it holds. Any other field, a missing
 /// metadata field or a key of another Redis type is a damaged record
-/// ([`Error::Corrupt`]). A hash whose `m:v` is another format version
-/// (`1`: spysession 0.1) is [`Error::StoreVersion`], naming it, when a load
-/// or commit meets it. (0.1 named its hashes by the raw id, so a 0.1
-/// session is simply not found under its store key: its user starts a new
-/// session; `clean` still removes 0.1 hashes once expired.)
+/// ([`Error::Corrupt`]). The default prefix is `spysession:`; a prefix
+/// holding `{` or `}` is refused ([`Error::Config`] naming `prefix`).
 ///
-/// # Expiry
+/// The 0.1 layout (a hash at `<prefix><id>`, no buckets, no marker) is
+/// detected the first time a store meets a prefix without a marker (one
+/// `SCAN` of the database for keys of that shape; a cluster is not
+/// scanned, 0.1 never ran on one) and refused with an [`Error::Config`]
+/// naming `prefix` and the 0.1 layout; [`RedisStore::migrate_v01`] moves
+/// such sessions into this layout once.
+///
+/// # Expiry and clean
 ///
 /// The expiry in `m:expires` is authoritative and compared with the `now`
 /// the caller passes, as in every store, so an injected clock works. The
 /// Redis TTL is a safety net set to the same moment, as a *relative* time:
 /// `expires_at - now` (for `save`, `expires_at - accessed`), so clock skew
-/// between web machines and the Redis host does not shorten sessions. With a
-/// wall clock, Redis deletes expired sessions by itself and
-/// [`Store::clean`] finds little; clean still removes every record whose
-/// `m:expires` has passed at the given `now` (what the TTL cannot know when
-/// the caller's clock is not Redis's), by walking the prefix with `SCAN`:
-/// its cost is O(records under the prefix), in batches of one short Lua call
-/// each, never blocking Redis for long. [`Store::len`] also walks with
-/// `SCAN`, O(records).
+/// between web machines and the Redis host does not shorten sessions.
+/// [`Store::clean`] asks each bucket's expiry set for its due members
+/// (`ZRANGEBYSCORE`, in batches of 500) and deletes, in one short script
+/// per batch, only those whose `m:expires` has really passed (a session
+/// re-written since keeps living, and gets its real expiry as its score);
+/// members whose hash is gone (its TTL fired) leave the set without being
+/// counted. Its cost is 256 small commands plus O(expired), never a walk of
+/// every key. [`Store::len`] is the sum of the buckets' `ZCARD`s;
+/// [`RedisStore::list`] reads the sets.
 ///
 /// # Atomicity
 ///
 /// A commit is one Lua script (`EVALSHA`, loaded again on `NOSCRIPT` after
-/// a Redis restart): check existence and expiry (no resurrection unless the
-/// session is new), delete the removed keys (all of them on clear), set the
-/// set keys, write the metadata and refresh the TTL. Requests on different
-/// machines that change different keys of one session therefore both keep
-/// their change. `save` replaces the whole hash in one `MULTI`/`EXEC`.
-/// Redis Cluster is not supported (clean's script names several keys).
+/// a Redis restart) on the session's hash and its bucket's set, which share
+/// a slot: check existence and expiry (no resurrection unless the session
+/// is new), delete the removed keys (all of them on clear), set the set
+/// keys, write the metadata, refresh the TTL and the expiry index. Requests
+/// on different machines that change different keys of one session
+/// therefore both keep their change. `save` and `delete` are one script each too.
 ///
-/// # Connections and failures
+/// # Deployments, connections and failures
+///
+/// URLs: `redis://[user:password@]host[:port][/db]`, `redis+unix:///path`
+/// or `unix:///path` for a unix socket, `rediss://...` for TLS when built
+/// with the feature `redis-tls` (rustls with the `ring` provider, no system
+/// library; the server is checked against the system's roots, or against
+/// [`RedisOptions::tls_root_cert`] only);
+/// `redis+sentinel://[user:password@]host:port[,host:port...]/primary-name[/db]`
+/// (the credentials and db are the primary's; the Sentinels are asked
+/// without); `redis+cluster://[user:password@]host:port[,host:port...]`
+/// (seed nodes). TLS is for one server only, for now.
 ///
 /// A small pool of synchronous connections, each behind a `parking_lot`
 /// mutex, made lazily. Connecting is bounded by `connect_timeout`, each
@@ -114,34 +159,58 @@ impl Default for RedisOptions {
 /// bounds, never a hang. A connection that failed is dropped and the next
 /// request connects again; a pooled connection found closed (Redis
 /// restarted) is replaced and the request retried once on the new one
-/// (safe: a commit applied twice writes the same fields). As with any
-/// network store, a request that timed out may still have been applied.
+/// (safe: a commit applied twice writes the same fields).
 ///
-/// URLs: `redis://[user:password@]host[:port][/db]`, `redis+unix:///path`
-/// or `unix:///path` for a unix socket, and `rediss://...` for TLS when
-/// built with the feature `redis-tls` (rustls with the `ring` provider, no
-/// system library; the server is checked against the system's roots, or
-/// against [`RedisOptions::tls_root_cert`] only). Without that feature a
-/// `rediss://` URL is refused as a config error. The `redis` feature needs
-/// Rust 1.88 (the `redis` crate's minimum).
+/// With Sentinel, each new connection asks the Sentinels in turn for the
+/// primary's address (`SENTINEL get-master-addr-by-name`, with our own
+/// timeouts) and checks that the server there is a primary (`ROLE`); a
+/// connection that meets `READONLY` (its server was demoted by a failover)
+/// or an I/O error is dropped, so the next attempt resolves the primary
+/// again. With Cluster, the `redis` crate's cluster client routes each
+/// command by slot and follows `MOVED`/`ASK` and failovers, retrying for
+/// about 2 seconds before the caller gets the error. In every case a write
+/// that cannot be confirmed is an error, never silently dropped; see
+/// [`RedisOptions::wait_replicas`] for writes that must survive a failover.
+/// As with any network store, a request that timed out may still have been applied.
 ///
 /// # Example
 ///
 /// ```no_run
 /// use spysession_core::{RedisOptions, RedisStore};
 /// let store = RedisStore::open_with(
-///     "redis://127.0.0.1:6379/0",
-///     RedisOptions { prefix: "mysite:".into(), ..Default::default() },
+///     "redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster",
+///     RedisOptions { prefix: "mysite:".into(), wait_replicas: 1, ..Default::default() },
 /// )?;
 /// store.ping()?;
 /// # Ok::<(), spysession_core::Error>(())
 /// ```
 pub struct RedisStore {
     pool: Pool,
+    kind: Kind,
     options: RedisOptions,
     commit_script: Script,
+    save_script: Script,
+    delete_script: Script,
     clean_script: Script,
+    layout_checked: AtomicBool,
     counters: Counters,
+}
+
+/// A hash whose `m:v` is a format version other than this build's was
+/// written by another version: [`Error::StoreVersion`], never read as if
+/// it were ours. A missing or non-numeric `m:v` is left to the decoder (a
+/// damaged record).
+fn check_version(version: Option<&[u8]>) -> Result<()> {
+    let found = version
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match found {
+        Some(found) if found != u64::from(FORMAT_VERSION) => Err(Error::StoreVersion {
+            found,
+            expected: FORMAT_VERSION,
+        }),
+        _ => Ok(()),
+    }
 }
 
 impl RedisStore {
@@ -152,10 +221,16 @@ impl RedisStore {
     }
 
     /// A store on the Redis at `url`. The URL and options are checked here
-    /// ([`Error::Config`] naming `url`, `connect_timeout`, `command_timeout`
-    /// or `pool_size`); the connection is made at first use.
+    /// ([`Error::Config`] naming `url`, `prefix`, `connect_timeout`,
+    /// `command_timeout`, `pool_size` or `tls_root_cert`); the connection
+    /// is made at first use.
     pub fn open_with(url: &str, options: RedisOptions) -> Result<Self> {
-        let client = pool::client(url, options.tls_root_cert.as_deref())?;
+        if options.prefix.contains(['{', '}']) {
+            return Err(Error::config(
+                "prefix",
+                "may not hold '{' or '}' (the layout's hash tags use them)",
+            ));
+        }
         if options.connect_timeout.is_zero() {
             return Err(Error::config("connect_timeout", "must be more than zero"));
         }
@@ -165,16 +240,21 @@ impl RedisStore {
         if options.pool_size == 0 {
             return Err(Error::config("pool_size", "must be at least 1"));
         }
+        let settings = Settings {
+            connect_timeout: options.connect_timeout,
+            command_timeout: options.command_timeout,
+            tls_root_cert: options.tls_root_cert.as_deref(),
+        };
+        let (connector, kind) = connect::connector(url, &settings)?;
         Ok(RedisStore {
-            pool: Pool::new(
-                client,
-                options.pool_size,
-                options.connect_timeout,
-                options.command_timeout,
-            ),
+            pool: Pool::new(connector, options.pool_size),
+            kind,
             options,
             commit_script: Script::new(COMMIT_LUA),
+            save_script: Script::new(SAVE_LUA),
+            delete_script: Script::new(DELETE_LUA),
             clean_script: Script::new(CLEAN_LUA),
+            layout_checked: AtomicBool::new(false),
             counters: Counters::default(),
         })
     }
@@ -189,18 +269,17 @@ impl RedisStore {
         self.with_connection(|con| redis::cmd("PING").query::<String>(con).map(drop))
     }
 
-    /// The Redis key of a session: the prefix followed by its store key in hex.
+    /// The Redis key of a session's hash: `<prefix>{bb}<store key hex>`
+    /// (the id itself never reaches Redis).
     pub fn key(&self, key: &StoreKey) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.options.prefix.len() + STORE_KEY_LEN);
-        out.extend_from_slice(self.options.prefix.as_bytes());
-        out.extend_from_slice(&key.to_hex());
-        out
+        hash_key(&self.options.prefix, &key.to_hex())
     }
 
     /// The record of `id` whatever its expiry (for operators' tools, which
     /// show expired records too, as [`crate::DbmStore::load_any`]); `None`
     /// when there is none.
     pub fn load_any(&self, key: &StoreKey) -> Result<Option<Record>> {
+        self.check_layout()?;
         let key = self.key(key);
         let fields: BTreeMap<Vec<u8>, Vec<u8>> =
             self.with_connection(|con| redis::cmd("HGETALL").arg(&key).query(con))?;
@@ -213,53 +292,36 @@ impl RedisStore {
             .map_err(|why| self.corrupt(why))
     }
 
-    /// Every session under the prefix with its expiry (`m:expires`), in id
-    /// order, expired ones included: what [`crate::DbmStore::list`] gives,
-    /// for operators' tools. Walks the prefix with `SCAN`, O(records). A session deleted while the
-    /// walk runs may or may not be listed; one whose `m:expires` is missing
-    /// or not a number, or a key under the prefix that is not a hash, is a
-    /// damaged record ([`Error::Corrupt`], naming the first such id for a
-    /// hash). Each step is one short Lua call, as in [`Store::clean`].
+    /// Every session with its expiry, in store key order, expired ones
+    /// included (what [`crate::DbmStore::list`] gives, for operators'
+    /// tools): read from the buckets' expiry sets, 256 commands. A member
+    /// that is not a well-formed store key is left out.
     pub fn list(&self) -> Result<Vec<(StoreKey, f64)>> {
-        let mut found = BTreeMap::new();
-        let mut damaged: Option<StoreKey> = None;
-        let script = Script::new(LIST_LUA);
-        self.scan(|con, keys| {
-            let mut call = script.prepare_invoke();
-            for key in &keys {
-                call.key(key);
-            }
-            let expiries: Vec<Option<String>> = call.invoke(con)?;
-            for (key, expires) in keys.iter().zip(expiries) {
-                let Some(store_key) = self.key_of(key) else {
-                    continue;
-                };
-                match expires.map(|t| t.parse::<f64>()) {
-                    Some(Ok(t)) if !t.is_nan() => {
-                        found.insert(store_key, t);
-                    }
-                    None => {} // deleted since the SCAN
-                    Some(_) => {
-                        damaged.get_or_insert(store_key);
-                    }
-                }
-            }
-            Ok(())
-        })?;
-        if let Some(key) = damaged {
-            return Err(self.corrupt(format!(
-                "session {key}: m:expires is missing or not a number"
-            )));
+        self.check_layout()?;
+        let mut found = Vec::new();
+        for bucket in 0..BUCKETS {
+            let set = set_key(&self.options.prefix, bucket);
+            let members: Vec<(Vec<u8>, f64)> = self.with_connection(|con| {
+                redis::cmd("ZRANGE")
+                    .arg(&set)
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES")
+                    .query(con)
+            })?;
+            found.extend(
+                members
+                    .into_iter()
+                    .filter_map(|(m, t)| Some((StoreKey::parse(m).ok()?, t))),
+            );
         }
-        Ok(found.into_iter().collect())
+        found.sort_by_key(|(id, _)| *id);
+        Ok(found)
     }
 
     /// Runs `op` on a pooled connection (see [`Pool::run`]), counting a key
     /// of the wrong Redis type as a damaged record.
-    fn with_connection<T>(
-        &self,
-        op: impl FnMut(&mut Connection) -> redis::RedisResult<T>,
-    ) -> Result<T> {
+    fn with_connection<T>(&self, op: impl FnMut(&mut Conn) -> redis::RedisResult<T>) -> Result<T> {
         self.pool.run(op).inspect_err(|e| {
             if matches!(e, Error::Corrupt(_)) {
                 self.counters.count_corrupt();
@@ -267,42 +329,193 @@ impl RedisStore {
         })
     }
 
-    /// Every session id under the prefix, found with `SCAN` (O(records));
-    /// `batch` is called with each step's keys.
-    fn scan(
+    /// Runs a write script on the session's hash and, when
+    /// [`RedisOptions::wait_replicas`] asks for it, waits on the same
+    /// connection for that many replicas to confirm it.
+    fn write<T: redis::FromRedisValue>(
         &self,
-        mut batch: impl FnMut(&mut Connection, Vec<Vec<u8>>) -> redis::RedisResult<()>,
-    ) -> Result<()> {
-        let pattern = glob_escape(&self.options.prefix) + "*";
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, keys): (u64, Vec<Vec<u8>>) = self.with_connection(|con| {
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(SCAN_BATCH)
-                    .query(con)
-            })?;
-            let ours: Vec<Vec<u8>> = keys
-                .into_iter()
-                .filter(|k| self.key_of(k).is_some())
-                .collect();
-            if !ours.is_empty() {
-                self.with_connection(|con| batch(con, ours.clone()))?;
-            }
-            if next == 0 {
-                return Ok(());
-            }
-            cursor = next;
+        key: &[u8],
+        call: &redis::ScriptInvocation<'_>,
+    ) -> Result<T> {
+        let replicas = self.options.wait_replicas;
+        // WAIT must give up before the connection's read timeout does, or
+        // its answer (how many confirmed) would be lost.
+        let timeout = u64::try_from(self.options.command_timeout.as_millis() * 3 / 4)
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let (reply, acked) = self.with_connection(|con| {
+            let reply: T = call.invoke(con)?;
+            let acked = match replicas {
+                0 => 0,
+                n => con.wait(key, n, timeout)?,
+            };
+            Ok((reply, acked))
+        })?;
+        if (acked as u64) < replicas as u64 {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "the write reached the primary but {acked} of the {replicas} replicas \
+                     asked for (wait_replicas) confirmed it within command_timeout"
+                ),
+            )));
         }
+        Ok(reply)
     }
 
-    /// The store key named by a Redis key under our prefix, if it is one.
-    fn key_of(&self, key: &[u8]) -> Option<StoreKey> {
-        let rest = key.strip_prefix(self.options.prefix.as_bytes())?;
-        StoreKey::parse(rest).ok()
+    /// Checks once per store that the prefix holds layout 2 (or nothing):
+    /// see the type's docs.
+    fn check_layout(&self) -> Result<()> {
+        if self.layout_checked.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let prefix = &self.options.prefix;
+        let marker = marker_key(prefix);
+        let found: Option<String> =
+            self.with_connection(|con| redis::cmd("GET").arg(&marker).query(con))?;
+        match found.as_deref() {
+            Some(LAYOUT_VERSION) => {}
+            Some(other) => {
+                return Err(Error::config(
+                    "prefix",
+                    format!(
+                        "the keys under prefix {prefix:?} are in spysession's Redis layout \
+                         version {other:?} ({marker} says so); this build reads version \
+                         {LAYOUT_VERSION}"
+                    ),
+                ))
+            }
+            None => {
+                if self.kind != Kind::Cluster {
+                    if let Some(key) = self.with_connection(|con| v01::find_one(con, prefix))? {
+                        return Err(v01::refusal(prefix, &key));
+                    }
+                }
+                self.with_connection(|con| {
+                    redis::cmd("SET")
+                        .arg(&marker)
+                        .arg(LAYOUT_VERSION)
+                        .arg("NX")
+                        .query::<()>(con)
+                })?;
+            }
+        }
+        self.layout_checked.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Moves every session of the spysession 0.1 layout under the prefix
+    /// (`<prefix><id>` hashes) into this layout, once, and marks the prefix
+    /// as layout 2; returns how many sessions it moved. Run it with the web
+    /// servers of the old version stopped (a 0.1 server writing meanwhile
+    /// would write where this version no longer looks). Walks the database
+    /// with `SCAN`; one server or a Sentinel primary only. A session that
+    /// is moved twice (two migrations at once) is written twice, identically.
+    pub fn migrate_v01(&self) -> Result<u64> {
+        if self.kind == Kind::Cluster {
+            return Err(Error::Unsupported(
+                "the 0.1 layout never ran on a Redis Cluster: nothing to migrate",
+            ));
+        }
+        let prefix = self.options.prefix.clone();
+        let keys = self.with_connection(|con| v01::find_all(con, &prefix))?;
+        let mut moved = 0;
+        for old in keys {
+            let Some(hex) = old.strip_prefix(prefix.as_bytes()) else {
+                continue;
+            };
+            let mut fields: BTreeMap<Vec<u8>, Vec<u8>> =
+                self.with_connection(|con| redis::cmd("HGETALL").arg(&old).query(con))?;
+            if fields.is_empty() {
+                continue; // expired since the SCAN
+            }
+            // 0.1 (format version 1) named the hash by the raw id; the
+            // unbucketed store-key layout between them (format version 2)
+            // by the store key. The fields are the same otherwise.
+            let key = if fields.get(b"m:v".as_slice()).map(Vec::as_slice) == Some(b"1") {
+                fields.insert(b"m:v".to_vec(), FORMAT_VERSION.to_string().into_bytes());
+                SessionId::parse(hex).map(|id| StoreKey::of(&id))
+            } else {
+                StoreKey::parse(hex)
+            };
+            let Ok(key) = key else { continue };
+            let record = decode_hash(fields)
+                .map_err(|why| self.corrupt(format!("0.1 session under {key}: {why}")))?;
+            self.write_record(&key, &record)?;
+            self.with_connection(|con| redis::cmd("DEL").arg(&old).query::<()>(con))?;
+            moved += 1;
+        }
+        let marker = marker_key(&prefix);
+        self.with_connection(|con| {
+            redis::cmd("SET")
+                .arg(&marker)
+                .arg(LAYOUT_VERSION)
+                .query::<()>(con)
+        })?;
+        self.layout_checked.store(true, Ordering::Release);
+        Ok(moved)
+    }
+
+    /// [`Store::save`] without the layout check.
+    fn write_record(&self, key: &StoreKey, record: &Record) -> Result<()> {
+        let hex = key.to_hex();
+        let key = hash_key(&self.options.prefix, &hex);
+        let mut call = self.save_script.prepare_invoke();
+        call.key(&key)
+            .key(set_key(&self.options.prefix, bucket_of(&hex)))
+            .arg(&hex[..])
+            .arg(time_text(record.expires_at))
+            .arg(ttl_ms(record.expires_at, record.accessed))
+            .arg("m:v")
+            .arg(record.version.to_string())
+            .arg("m:created")
+            .arg(time_text(record.created))
+            .arg("m:accessed")
+            .arg(time_text(record.accessed))
+            .arg("m:expires")
+            .arg(time_text(record.expires_at));
+        for (k, v) in record.data.iter() {
+            call.arg(data_field(k)).arg(v.to_msgpack());
+        }
+        self.write::<i64>(&key, &call).map(drop)
+    }
+
+    /// One bucket's clean: due members in batches, each batch checked and
+    /// deleted by one script. Returns how many hashes it deleted.
+    fn clean_bucket(&self, bucket: usize, now: f64, now_text: &str) -> Result<u64> {
+        let prefix = &self.options.prefix;
+        let set = set_key(prefix, bucket);
+        let hashes = bucket_prefix(prefix, bucket);
+        let mut removed = 0;
+        loop {
+            let due: Vec<Vec<u8>> = self.with_connection(|con| {
+                redis::cmd("ZRANGEBYSCORE")
+                    .arg(&set)
+                    .arg("-inf")
+                    .arg(now)
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(CLEAN_BATCH)
+                    .query(con)
+            })?;
+            if due.is_empty() {
+                return Ok(removed);
+            }
+            let mut call = self.clean_script.prepare_invoke();
+            call.key(&set).arg(now_text);
+            for member in &due {
+                let mut key = hashes.clone();
+                key.extend_from_slice(member);
+                call.key(key).arg(member);
+            }
+            // Every due member leaves the due range in the script (deleted,
+            // dropped from the set, or re-scored to its real, later
+            // expiry), so the loop ends.
+            removed += self.with_connection(|con| call.invoke::<u64>(con))?;
+            if due.len() < CLEAN_BATCH {
+                return Ok(removed);
+            }
+        }
     }
 
     fn corrupt(&self, why: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
@@ -311,116 +524,80 @@ impl RedisStore {
     }
 }
 
-/// A hash whose `m:v` is a format version other than this build's was
-/// written by another version (1: spysession 0.1, which keyed hashes by raw
-/// id): [`Error::StoreVersion`], never read as if it were ours. A missing
-/// or non-numeric `m:v` is left to the decoder (a damaged record).
-fn check_version(version: Option<&[u8]>) -> Result<()> {
-    let found = version
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match found {
-        Some(found) if found != u64::from(FORMAT_VERSION) => Err(Error::StoreVersion {
-            found,
-            expected: FORMAT_VERSION,
-        }),
-        _ => Ok(()),
+impl Inspect for RedisStore {
+    /// The sum of the buckets' expiry-set sizes: no SCAN.
+    fn len(&self) -> Result<u64> {
+        self.check_layout()?;
+        let mut total = 0;
+        for bucket in 0..BUCKETS {
+            let set = set_key(&self.options.prefix, bucket);
+            total += self.with_connection(|con| redis::cmd("ZCARD").arg(&set).query::<u64>(con))?;
+        }
+        Ok(total)
     }
 }
 
 impl Store for RedisStore {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Record>> {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
         let record = self.load_any(key)?;
-        Ok(record.filter(|r| !r.is_expired(now)))
+        Ok(record.filter(|r| !r.is_expired(now)).map(Arc::new))
     }
 
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        let key = self.key(key);
-        let mut fields: Vec<(Vec<u8>, Vec<u8>)> = vec![
-            (b"m:v".to_vec(), record.version.to_string().into_bytes()),
-            (
-                b"m:created".to_vec(),
-                time_text(record.created).into_bytes(),
-            ),
-            (
-                b"m:accessed".to_vec(),
-                time_text(record.accessed).into_bytes(),
-            ),
-            (
-                b"m:expires".to_vec(),
-                time_text(record.expires_at).into_bytes(),
-            ),
-        ];
-        fields.extend(
-            record
-                .data
-                .iter()
-                .map(|(k, v)| (data_field(k), v.to_msgpack())),
-        );
-        let ttl = ttl_ms(record.expires_at, record.accessed);
-        self.with_connection(|con| {
-            let mut pipe = redis::pipe();
-            pipe.atomic().cmd("DEL").arg(&key).ignore();
-            let hset = pipe.cmd("HSET").arg(&key);
-            for (field, value) in &fields {
-                hset.arg(field).arg(value);
-            }
-            hset.ignore().cmd("PEXPIRE").arg(&key).arg(ttl).ignore();
-            pipe.query::<()>(con)
-        })
+        self.check_layout()?;
+        self.write_record(key, record)
     }
 
     fn delete(&self, key: &StoreKey) -> Result<bool> {
-        let key = self.key(key);
-        let n: i64 = self.with_connection(|con| redis::cmd("DEL").arg(&key).query(con))?;
+        self.check_layout()?;
+        let hex = key.to_hex();
+        let key = hash_key(&self.options.prefix, &hex);
+        let mut call = self.delete_script.prepare_invoke();
+        call.key(&key)
+            .key(set_key(&self.options.prefix, bucket_of(&hex)))
+            .arg(&hex[..]);
+        let n: i64 = self.write(&key, &call)?;
         Ok(n > 0)
     }
 
     fn clean(&self, now: f64) -> Result<u64> {
-        let mut removed = 0u64;
+        self.check_layout()?;
         let now_text = time_text(now);
-        self.scan(|con, keys| {
-            let mut call = self.clean_script.prepare_invoke();
-            for key in &keys {
-                call.key(key);
-            }
-            let n: u64 = call.arg(&now_text).invoke(con)?;
-            removed += n;
-            Ok(())
-        })?;
+        let mut removed = 0u64;
+        for bucket in 0..BUCKETS {
+            removed += self.clean_bucket(bucket, now, &now_text)?;
+        }
         self.counters.count_cleaned(removed);
         Ok(removed)
     }
 
-    fn len(&self) -> Result<u64> {
-        // SCAN may return a key twice (while Redis rehashes): count keys once.
-        let mut seen = HashSet::new();
-        self.scan(|_, keys| {
-            seen.extend(keys.iter().filter_map(|k| self.key_of(k)));
-            Ok(())
-        })?;
-        Ok(seen.len() as u64)
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
     }
 
     fn counters(&self) -> &Counters {
         &self.counters
     }
 
-    fn commit(&self, key: &StoreKey, update: &Update<'_>) -> Result<CommitOutcome> {
-        let key = self.key(key);
+    fn commit(
+        &self,
+        store_key: &StoreKey,
+        update: &Update<'_>,
+        loaded: &mut Option<Arc<Record>>,
+    ) -> Result<Committed> {
+        self.check_layout()?;
+        let hex = store_key.to_hex();
+        let key = hash_key(&self.options.prefix, &hex);
         let changes = update.changes;
         let removed: Vec<Vec<u8>> = changes
             .iter()
             .filter(|(_, v)| v.is_none())
             .map(|(k, _)| data_field(k))
             .collect();
-        let set: Vec<(Vec<u8>, Vec<u8>)> = changes
-            .iter()
-            .filter_map(|(k, v)| Some((data_field(k), v?.to_msgpack())))
-            .collect();
         let mut call = self.commit_script.prepare_invoke();
         call.key(&key)
+            .key(set_key(&self.options.prefix, bucket_of(&hex)))
             .arg(time_text(update.now))
             .arg(time_text(update.expires_at))
             .arg(time_text(update.created))
@@ -428,14 +605,20 @@ impl Store for RedisStore {
             .arg(if changes.clear { "1" } else { "0" })
             .arg(ttl_ms(update.expires_at, update.now))
             .arg(FORMAT_VERSION)
+            .arg(&hex[..])
             .arg(removed.len());
         for field in &removed {
             call.arg(field);
         }
-        for (field, value) in &set {
-            call.arg(field).arg(value);
+        for (k, v) in changes.iter() {
+            if let Some(v) = v {
+                call.arg(data_field(k)).arg(v.to_msgpack());
+            }
         }
-        let reply: Vec<String> = self.with_connection(|con| call.invoke(con))?;
+        let reply: Vec<String> = self.write(&key, &call)?;
+        // Whether the script wrote into exactly the record this session
+        // holds (or, for a new one, into nothing).
+        let mut onto_loaded = false;
         let outcome = match reply.first().map(String::as_str) {
             Some("stored") => {
                 let before = reply.get(1).and_then(|t| t.parse::<f64>().ok());
@@ -443,6 +626,10 @@ impl Store for RedisStore {
                     return Err(self.corrupt("m:accessed is not a number"));
                 };
                 let merged = update.base_accessed.is_some_and(|base| base != before);
+                onto_loaded = match loaded {
+                    Some(record) => record.accessed == before,
+                    None => update.create && before == update.created,
+                };
                 CommitOutcome::Stored { merged }
             }
             Some("notfound") => CommitOutcome::NotFound,
@@ -453,6 +640,21 @@ impl Store for RedisStore {
             _ => return Err(self.corrupt("metadata fields missing or malformed")),
         };
         self.counters.count_commit(outcome);
-        Ok(outcome)
+        let record = match outcome {
+            CommitOutcome::NotFound => None,
+            // Nobody wrote since this session loaded (or made) the record:
+            // what is stored is that record with this update applied.
+            CommitOutcome::Stored { .. } if onto_loaded => {
+                let mut record = match loaded.take() {
+                    Some(record) => Arc::unwrap_or_clone(record),
+                    None => Record::new(update.created, update.expires_at, Default::default()),
+                };
+                merge_into(&mut record, update);
+                Some(Arc::new(record))
+            }
+            // Merged into another writer's: read back what the script made.
+            CommitOutcome::Stored { .. } => self.load_any(store_key)?.map(Arc::new),
+        };
+        Ok(Committed { outcome, record })
     }
 }

@@ -278,8 +278,9 @@ impl StoreUrl {
     }
 
     /// Opens the store: a DbmStore directory is created when missing; a
-    /// RedisStore connects at first use. Sentinel and Cluster URLs parse but
-    /// cannot be opened yet ([`Error::Unsupported`]).
+    /// RedisStore connects at first use. `rediss+sentinel://` and
+    /// `rediss+cluster://` (TLS to Sentinel or Cluster) parse but cannot be
+    /// opened yet ([`Error::Unsupported`]).
     pub fn open(&self) -> Result<Arc<dyn Store>> {
         match self {
             StoreUrl::Memory { max_sessions } => Ok(Arc::new(MemoryStore::new(*max_sessions))),
@@ -287,13 +288,9 @@ impl StoreUrl {
             #[cfg(feature = "redis")]
             StoreUrl::Redis { .. } => Ok(Arc::new(self.open_redis()?)),
             #[cfg(feature = "redis")]
-            StoreUrl::RedisSentinel { .. } => Err(Error::Unsupported(
-                "Redis Sentinel (redis+sentinel:// URLs) in this version",
-            )),
-            #[cfg(feature = "redis")]
-            StoreUrl::RedisCluster { .. } => Err(Error::Unsupported(
-                "Redis Cluster (redis+cluster:// URLs) in this version",
-            )),
+            StoreUrl::RedisSentinel { .. } | StoreUrl::RedisCluster { .. } => {
+                Ok(Arc::new(self.open_redis()?))
+            }
         }
     }
 
@@ -326,9 +323,65 @@ impl StoreUrl {
                     other => other,
                 })
             }
+            StoreUrl::RedisSentinel { tls: true, .. } | StoreUrl::RedisCluster { tls: true, .. } => {
+                Err(Error::Unsupported(
+                    "TLS to Redis Sentinel or Cluster (rediss+sentinel://, rediss+cluster://) in this version",
+                ))
+            }
+            StoreUrl::RedisSentinel {
+                sentinels,
+                primary,
+                db,
+                auth,
+                options,
+                ..
+            } => {
+                let url = format!(
+                    "redis+sentinel://{}{}/{}/{db}",
+                    auth.userinfo(),
+                    nodes_text(sentinels),
+                    primary
+                );
+                RedisStore::open_with(&url, options.clone())
+            }
+            StoreUrl::RedisCluster {
+                nodes,
+                auth,
+                options,
+                ..
+            } => {
+                let url = format!("redis+cluster://{}{}", auth.userinfo(), nodes_text(nodes));
+                RedisStore::open_with(&url, options.clone())
+            }
             _ => Err(Error::Unsupported(
                 "open_redis on a store URL that is not redis://",
             )),
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+impl RedisAuth {
+    /// `user:password@`, percent-encoded, as a URL's user part ("" for none).
+    fn userinfo(&self) -> String {
+        fn encode(text: &str) -> String {
+            let mut out = String::new();
+            for b in text.bytes() {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    out.push(b as char);
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            out
+        }
+        match (&self.username, &self.password) {
+            (None, None) => String::new(),
+            (user, pass) => format!(
+                "{}:{}@",
+                encode(user.as_deref().unwrap_or("")),
+                encode(pass.as_deref().unwrap_or(""))
+            ),
         }
     }
 }

@@ -164,13 +164,13 @@ fn open_makes_the_named_store() {
         .unwrap()
         .open()
         .unwrap();
-    assert_eq!(store.len().unwrap(), 0);
+    assert_eq!(store.inspect().unwrap().len().unwrap(), 0);
     assert!(
         path.join("data.mdb").is_file(),
         "the DbmStore was created at the path"
     );
     let store = StoreUrl::parse("memory:").unwrap().open().unwrap();
-    assert_eq!(store.len().unwrap(), 0);
+    assert_eq!(store.inspect().unwrap().len().unwrap(), 0);
     let file = dir.path().join("file");
     std::fs::write(&file, b"x").unwrap();
     assert!(StoreUrl::parse(file.to_str().unwrap())
@@ -394,8 +394,22 @@ mod redis {
     }
 
     #[test]
-    fn sentinel_and_cluster_cannot_be_opened_yet() {
-        for url in ["redis+sentinel://s/m", "redis+cluster://n1"] {
+    fn sentinel_and_cluster_open_lazily_and_tls_to_them_is_unsupported() {
+        for url in [
+            "redis+sentinel://127.0.0.1:1/m?connect_timeout=0.2&wait_replicas=1",
+            "redis+sentinel://u%40x:p%3Aw@127.0.0.1:1/m/2?connect_timeout=0.2",
+            "redis+cluster://127.0.0.1:1?connect_timeout=0.2",
+        ] {
+            let store = StoreUrl::parse(url).unwrap().open().unwrap();
+            assert!(
+                matches!(
+                    store.inspect().expect("a RedisStore can count").len(),
+                    Err(Error::Io(_))
+                ),
+                "{url}"
+            );
+        }
+        for url in ["rediss+sentinel://s/m", "rediss+cluster://n1"] {
             let e = StoreUrl::parse(url)
                 .unwrap()
                 .open()
@@ -412,6 +426,6 @@ mod redis {
             .unwrap()
             .open()
             .unwrap();
-        assert!(matches!(store.len(), Err(Error::Io(_))));
+        assert!(matches!(store.inspect().unwrap().len(), Err(Error::Io(_))));
     }
 }

@@ -37,7 +37,7 @@ pub fn child(test_name: &str, env: &[(&str, String)]) -> Command {
 /// Asserts that a DbmStore's expiry index and its records match one to
 /// one: the check after every crash.
 pub fn assert_index_matches(store: &spysession_core::DbmStore) {
-    use spysession_core::Store as _;
+    use spysession_core::Inspect as _;
     let index = store.list().unwrap();
     assert_eq!(
         index.len() as u64,

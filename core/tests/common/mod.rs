@@ -116,6 +116,62 @@ macro_rules! store_suite {
                 }
             }
 
+            /// Commits through the store and checks what every store promises
+            /// of the result: the record as stored (what a load then gives)
+            /// exactly when the changes were stored.
+            fn commit(store: &dyn Store, key: &StoreKey, update: &Update<'_>) -> CommitOutcome {
+                let committed = store.commit(key, update, &mut None).unwrap();
+                match committed.outcome {
+                    CommitOutcome::Stored { .. } => assert_eq!(
+                        committed.record.as_deref(),
+                        store.load(key, update.now).unwrap().as_deref(),
+                        "a commit returns the record as stored"
+                    ),
+                    CommitOutcome::NotFound => assert_eq!(committed.record, None),
+                }
+                committed.outcome
+            }
+
+            #[test]
+            fn a_commit_returns_the_stored_record_merged_with_another_writers() {
+                let (store, _g) = make();
+                let key = SessionId::generate().store_key();
+                let base = record(0.0, 1000.0, &[("a", Value::Int(0)), ("b", Value::Int(0))]);
+                store.save(&key, &base).unwrap();
+                let mut loaded = store.load(&key, 1.0).unwrap();
+                let mut other = Changes::default();
+                other.set("a", Value::Int(1));
+                commit(
+                    &*store,
+                    &key,
+                    &Update {
+                        base_accessed: Some(0.0),
+                        ..update(&other, 2.0, 1000.0, false)
+                    },
+                );
+                let mut mine = Changes::default();
+                mine.set("b", Value::Int(2));
+                let mine = Update {
+                    base_accessed: Some(0.0),
+                    ..update(&mine, 3.0, 1003.0, false)
+                };
+                let committed = store.commit(&key, &mine, &mut loaded).unwrap();
+                assert_eq!(committed.outcome, CommitOutcome::Stored { merged: true });
+                let shown = committed.record.expect("the stored record");
+                assert_eq!(
+                    shown.data.get("a"),
+                    Some(&Value::Int(1)),
+                    "the other writer's change"
+                );
+                assert_eq!(
+                    shown.data.get("b"),
+                    Some(&Value::Int(2)),
+                    "this commit's change"
+                );
+                assert_eq!((shown.accessed, shown.expires_at), (3.0, 1003.0));
+                assert_eq!(Some(shown), store.load(&key, 4.0).unwrap());
+            }
+
             #[test]
             fn save_load_delete() {
                 let (store, _g) = make();
@@ -127,7 +183,7 @@ macro_rules! store_suite {
                     &[("a", Value::Int(1)), ("b", Value::Str("x".into()))],
                 );
                 store.save(&key, &r).unwrap();
-                assert_eq!(store.load(&key, 150.0).unwrap(), Some(r));
+                assert_eq!(store.load(&key, 150.0).unwrap().as_deref(), Some(&r));
                 assert!(store.delete(&key).unwrap());
                 assert_eq!(store.load(&key, 150.0).unwrap(), None);
             }
@@ -167,8 +223,9 @@ macro_rules! store_suite {
                     let present = store.load(key, 0.0).unwrap().is_some();
                     assert_eq!(present, i >= 20, "record {i}");
                 }
-                if $len {
-                    assert_eq!(store.len().unwrap(), 30);
+                assert_eq!(store.inspect().is_some(), $len, "which stores count");
+                if let Some(inspect) = store.inspect() {
+                    assert_eq!(inspect.len().unwrap(), 30);
                 }
                 assert_eq!(store.stats().cleaned, 20);
                 assert_eq!(store.clean(119.0).unwrap(), 0, "clean is idempotent");
@@ -213,11 +270,11 @@ macro_rules! store_suite {
                     ..update(&second, 11.0, 1011.0, false)
                 };
                 assert_eq!(
-                    store.commit(&key, &u1).unwrap(),
+                    commit(&*store, &key, &u1),
                     CommitOutcome::Stored { merged: false }
                 );
                 assert_eq!(
-                    store.commit(&key, &u2).unwrap(),
+                    commit(&*store, &key, &u2),
                     CommitOutcome::Stored { merged: true }
                 );
                 let r = store.load(&key, 20.0).unwrap().unwrap();
@@ -236,22 +293,20 @@ macro_rules! store_suite {
                 let mut c = Changes::default();
                 c.set("k", Value::Bool(true));
                 assert_eq!(
-                    store.commit(&key, &update(&c, 0.0, 100.0, false)).unwrap(),
+                    commit(&*store, &key, &update(&c, 0.0, 100.0, false)),
                     CommitOutcome::NotFound
                 );
                 assert_eq!(store.load(&key, 0.0).unwrap(), None);
                 store.save(&key, &record(0.0, 100.0, &[])).unwrap();
                 assert_eq!(
-                    store
-                        .commit(&key, &update(&c, 100.0, 200.0, false))
-                        .unwrap(),
+                    commit(&*store, &key, &update(&c, 100.0, 200.0, false)),
                     CommitOutcome::NotFound,
                     "expired"
                 );
                 assert_eq!(store.load(&key, 100.0).unwrap(), None);
                 assert_eq!(store.stats().dropped, 2);
                 assert!(matches!(
-                    store.commit(&key, &update(&c, 100.0, 200.0, true)).unwrap(),
+                    commit(&*store, &key, &update(&c, 100.0, 200.0, true)),
                     CommitOutcome::Stored { .. }
                 ));
                 assert_eq!(
@@ -281,7 +336,9 @@ macro_rules! store_suite {
                             for i in 0..50 {
                                 let mut c = Changes::default();
                                 c.set(format!("t{t}"), Value::Int(i));
-                                store.commit(&key, &update(&c, 1.0, 1e12, false)).unwrap();
+                                store
+                                    .commit(&key, &update(&c, 1.0, 1e12, false), &mut None)
+                                    .unwrap();
                             }
                         });
                     }

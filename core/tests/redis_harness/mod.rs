@@ -5,6 +5,9 @@
 //! the test with a clear message: `make test-redis` installs them.
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod sentinel;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
@@ -19,6 +22,7 @@ pub struct RedisServer {
     port: u16,
     tls: bool,
     dir: tempfile::TempDir,
+    extra: Vec<String>,
 }
 
 impl RedisServer {
@@ -33,12 +37,30 @@ impl RedisServer {
         Self::start_with(true)
     }
 
+    /// Starts a plain server with more command-line arguments; `args`
+    /// gets the server's port and directory (to name files in it).
+    pub fn start_args(args: impl FnOnce(u16, &Path) -> Vec<String>) -> Self {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("a temporary directory for redis-server");
+        let extra = args(port, dir.path());
+        let mut server = RedisServer {
+            child: None,
+            port,
+            tls: false,
+            dir,
+            extra,
+        };
+        server.restart();
+        server
+    }
+
     fn start_with(tls: bool) -> Self {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
             tls,
             dir: tempfile::tempdir().expect("a temporary directory for redis-server"),
+            extra: Vec::new(),
         };
         if tls {
             make_certificates(server.dir.path());
@@ -71,6 +93,26 @@ impl RedisServer {
     /// The server's process id.
     pub fn pid(&self) -> i32 {
         self.child.as_ref().expect("redis-server is running").id() as i32
+    }
+
+    /// True while the server runs (not killed).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// The server's own directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A plain connection to the server (for the tests' own commands).
+    pub fn connection(&self) -> redis::Connection {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap();
+        let con = client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .expect("connecting to a test redis-server");
+        con.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        con
     }
 
     fn socket(&self) -> PathBuf {
@@ -117,6 +159,7 @@ impl RedisServer {
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
             .arg(self.dir.path())
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -271,14 +314,23 @@ fn make_certificates(dir: &Path) {
     ]);
 }
 
+/// Polls `check` every 20 ms until it is true; panics naming `what` after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A port nothing listens on now (the OS picks it for a listener we drop).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
     listener.local_addr().unwrap().port()
 }
 
 /// The redis-server executable, on PATH or where Debian puts it.
-fn redis_server() -> PathBuf {
+pub fn redis_server() -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/bin", "/usr/sbin", "/usr/local/bin"].map(PathBuf::from))
@@ -297,4 +349,30 @@ fn is_executable(path: &Path) -> bool {
     path.metadata()
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         .unwrap_or(false)
+}
+
+/// One `T` for the whole test binary, started by a thread that never ends:
+/// the servers die with the process (PR_SET_PDEATHSIG follows the thread
+/// that started them), not with the first test that asked for them.
+pub fn shared<T: Send + Sync + 'static>(
+    cell: &'static std::sync::OnceLock<T>,
+    start: fn() -> T,
+) -> &'static T {
+    cell.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            tx.send(start()).unwrap();
+            loop {
+                std::thread::park();
+            }
+        });
+        rx.recv().expect("starting the shared servers")
+    })
+}
+
+/// A prefix no other test of this process uses.
+pub fn unique_prefix(tag: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{tag}{n}:")
 }

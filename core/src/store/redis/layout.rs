@@ -1,5 +1,6 @@
-//! How a session is laid out in Redis (documented on `RedisStore`): field
-//! names, the text form of times, the TTL, the Lua scripts, and decoding.
+//! How sessions are laid out in Redis (documented on `RedisStore`): the
+//! bucketed keys, field names, the text form of times, the TTL, the Lua
+//! scripts, and decoding.
 
 use std::collections::BTreeMap;
 
@@ -10,10 +11,70 @@ use crate::value::Value;
 /// expiry time, and the record's own `m:expires` still governs.
 const MAX_TTL_MS: f64 = 1e13;
 
-/// The commit as one atomic step. KEYS[1] = the hash. ARGV: 1 now,
-/// 2 expires_at, 3 created (for a new record), 4 create ("1"/"0"), 5 clear
-/// ("1"/"0"), 6 TTL in ms, 7 format version, 8 number of removed fields,
-/// then the removed fields, then (field, value) pairs to set.
+/// The number of buckets: sessions are spread over 256 hash-tagged buckets
+/// (`{00}` to `{ff}`), so a cluster routes each bucket to one slot and every
+/// script touches one slot only.
+pub(super) const BUCKETS: usize = 256;
+
+/// The value of the layout marker key `<prefix>layout`: this layout's version.
+pub(super) const LAYOUT_VERSION: &str = "2";
+
+/// The two hex digits of a bucket.
+pub(super) fn bucket_tag(bucket: usize) -> [u8; 2] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [HEX[(bucket >> 4) & 15], HEX[bucket & 15]]
+}
+
+/// The Redis key of the session whose store key is `hex`:
+/// `<prefix>{<first two hex digits>}<hex>`.
+pub(super) fn hash_key(prefix: &str, hex: &[u8; 32]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 4 + hex.len());
+    key.extend_from_slice(prefix.as_bytes());
+    key.push(b'{');
+    key.extend_from_slice(&hex[..2]);
+    key.push(b'}');
+    key.extend_from_slice(hex);
+    key
+}
+
+/// The key prefix of every session hash in `bucket`: `<prefix>{bb}`.
+pub(super) fn bucket_prefix(prefix: &str, bucket: usize) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 4);
+    key.extend_from_slice(prefix.as_bytes());
+    key.push(b'{');
+    key.extend_from_slice(&bucket_tag(bucket));
+    key.push(b'}');
+    key
+}
+
+/// The expiry index of `bucket`: the sorted set `<prefix>{bb}:exp`
+/// (member: store key hex, score: expiry).
+pub(super) fn set_key(prefix: &str, bucket: usize) -> Vec<u8> {
+    let mut key = bucket_prefix(prefix, bucket);
+    key.extend_from_slice(b":exp");
+    key
+}
+
+/// The bucket of store key `hex`: its first byte.
+pub(super) fn bucket_of(hex: &[u8; 32]) -> usize {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => (c - b'0') as usize,
+        _ => (c - b'a' + 10) as usize,
+    };
+    digit(hex[0]) * 16 + digit(hex[1])
+}
+
+/// The layout marker key of a prefix: `<prefix>layout`, holding
+/// [`LAYOUT_VERSION`].
+pub(super) fn marker_key(prefix: &str) -> String {
+    format!("{prefix}layout")
+}
+
+/// The commit as one atomic step. KEYS[1] = the hash, KEYS[2] = its
+/// bucket's expiry set. ARGV: 1 now, 2 expires_at, 3 created (for a new
+/// record), 4 create ("1"/"0"), 5 clear ("1"/"0"), 6 TTL in ms, 7 format
+/// version, 8 the store key (set member), 9 number of removed fields, then
+/// the removed fields, then (field, value) pairs to set.
 /// Returns {"stored", accessed before this commit}, {"notfound"},
 /// {"version", m:v} (a hash of another format version) or {"corrupt"}.
 pub(super) const COMMIT_LUA: &str = r"
@@ -30,6 +91,7 @@ if redis.call('EXISTS', key) == 1 then
   end
   if now >= expires then
     redis.call('DEL', key)
+    redis.call('ZREM', KEYS[2], ARGV[8])
   else
     accessed = meta[3]
     created = meta[4]
@@ -40,8 +102,8 @@ if accessed == nil then
   accessed = ARGV[3]
 end
 if ARGV[5] == '1' then redis.call('DEL', key) end
-local i = 9
-for _ = 1, tonumber(ARGV[8]) do
+local i = 10
+for _ = 1, tonumber(ARGV[9]) do
   redis.call('HDEL', key, ARGV[i])
   i = i + 1
 end
@@ -52,38 +114,60 @@ end
 redis.call('HSET', key, 'm:v', ARGV[7], 'm:created', created,
            'm:accessed', ARGV[1], 'm:expires', ARGV[2])
 redis.call('PEXPIRE', key, ARGV[6])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[8])
 return {'stored', accessed}
 ";
 
-/// Removes the hashes among KEYS whose `m:expires` has passed at ARGV[1];
-/// returns how many it removed.
-pub(super) const CLEAN_LUA: &str = r"
-local now = tonumber(ARGV[1])
-local n = 0
-for _, key in ipairs(KEYS) do
-  if redis.call('TYPE', key).ok == 'hash' then
-    local expires = tonumber(redis.call('HGET', key, 'm:expires'))
-    if expires ~= nil and now >= expires then
-      n = n + redis.call('DEL', key)
-    end
-  end
+/// A save as one atomic step: the hash replaced whole. KEYS[1] = the hash,
+/// KEYS[2] = its bucket's expiry set. ARGV: 1 the store key, 2 expires_at,
+/// 3 TTL in ms, then (field, value) pairs.
+pub(super) const SAVE_LUA: &str = r"
+redis.call('DEL', KEYS[1])
+local i = 4
+while i < #ARGV do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  i = i + 2
 end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1
+";
+
+/// A delete as one atomic step. KEYS[1] = the hash, KEYS[2] = its bucket's
+/// expiry set, ARGV[1] = the store key. Returns 1 when there was a hash.
+pub(super) const DELETE_LUA: &str = r"
+local n = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
 return n
 ";
 
-/// The `m:expires` of each hash among KEYS, in order: `false` (nil) for a
-/// key gone since the SCAN that found it, `""` for a hash without the
-/// field; a key of another Redis type fails the call with `WRONGTYPE`.
-pub(super) const LIST_LUA: &str = r"
-local out = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('EXISTS', key) == 1 then
-    out[i] = redis.call('HGET', key, 'm:expires') or ''
+/// One clean step in one bucket. KEYS[1] = the bucket's expiry set, then
+/// the hashes of the members its scores say are due; ARGV[1] = now, then
+/// the members (store keys) in the order of KEYS[2..]. A hash that is
+/// really expired (`m:expires` <= now) is deleted; a hash that is gone, or
+/// is not one of ours (another type, no readable `m:expires`), leaves the
+/// set (its own TTL, if any, still removes it); a live one (re-written
+/// since) gets its real expiry as its score. Returns how many hashes it
+/// deleted.
+pub(super) const CLEAN_LUA: &str = r"
+local now = tonumber(ARGV[1])
+local n = 0
+for i = 2, #KEYS do
+  local key, member = KEYS[i], ARGV[i]
+  local expires = nil
+  if redis.call('TYPE', key).ok == 'hash' then
+    expires = tonumber(redis.call('HGET', key, 'm:expires'))
+  end
+  if expires == nil then
+    redis.call('ZREM', KEYS[1], member)
+  elseif now >= expires then
+    n = n + redis.call('DEL', key)
+    redis.call('ZREM', KEYS[1], member)
   else
-    out[i] = false
+    redis.call('ZADD', KEYS[1], expires, member)
   end
 end
-return out
+return n
 ";
 
 /// The hash field of session key `key`.
@@ -161,18 +245,6 @@ pub(super) fn decode_hash(
     })
 }
 
-/// `text` with Redis glob characters escaped, for `SCAN MATCH`.
-pub(super) fn glob_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,8 +265,21 @@ mod tests {
     }
 
     #[test]
-    fn glob_characters_are_escaped() {
-        assert_eq!(glob_escape("a*b?[c]\\:"), "a\\*b\\?\\[c\\]\\\\:");
+    fn keys_are_bucketed_by_the_first_byte() {
+        let hex = *b"a7000000000000000000000000000000";
+        assert_eq!(bucket_of(&hex), 0xa7);
+        assert_eq!(
+            hash_key("p:", &hex),
+            b"p:{a7}a7000000000000000000000000000000"
+        );
+        assert_eq!(set_key("p:", 0xa7), b"p:{a7}:exp");
+        assert_eq!(set_key("", 0), b"{00}:exp");
+        assert_eq!(bucket_tag(255), *b"ff");
+        for b in 0..BUCKETS {
+            let mut hex = [b'0'; 32];
+            hex[..2].copy_from_slice(&bucket_tag(b));
+            assert_eq!(bucket_of(&hex), b);
+        }
     }
 
     #[test]

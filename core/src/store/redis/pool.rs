@@ -1,43 +1,122 @@
 //! The connections to Redis: a few synchronous connections, each behind a
-//! `parking_lot` mutex, made lazily and replaced when they fail.
+//! `parking_lot` mutex, made lazily (by the deployment's [`Connector`]) and
+//! replaced when they fail.
 
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
-use redis::{Client, Connection, ErrorKind, RedisError};
+use redis::cluster::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+use redis::{Cmd, Connection, ConnectionLike, ErrorKind, RedisError, RedisResult};
 
 use crate::error::{Error, Result};
 
-/// Up to `size` connections to one Redis.
+/// One connection of any deployment: to one server (standalone, or the
+/// primary a Sentinel named), or to a whole cluster.
+pub(super) enum Conn {
+    /// One server.
+    Single(Connection),
+    /// A Redis Cluster: routes each command by its key's slot, follows
+    /// MOVED/ASK and refreshes its slot map after a failover.
+    Cluster(Box<ClusterConnection>),
+}
+
+impl Conn {
+    /// `WAIT replicas timeout_ms` on the primary that holds `key` (the
+    /// connection that just wrote it): how many replicas acknowledged
+    /// every write this connection made so far.
+    pub(super) fn wait(
+        &mut self,
+        key: &[u8],
+        replicas: usize,
+        timeout_ms: u64,
+    ) -> RedisResult<i64> {
+        let mut wait = Cmd::new();
+        wait.arg("WAIT").arg(replicas).arg(timeout_ms);
+        match self {
+            Conn::Single(con) => wait.query(con),
+            Conn::Cluster(con) => {
+                let route = Route::with_key(key, SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+                Ok(redis::from_redis_value(con.route_command(&wait, routing)?)?)
+            }
+        }
+    }
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<redis::Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands(
+        &mut self,
+        cmd: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<redis::Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn req_command(&mut self, cmd: &Cmd) -> RedisResult<redis::Value> {
+        match self {
+            Conn::Single(c) => c.req_command(cmd),
+            Conn::Cluster(c) => c.req_command(cmd),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+
+    fn check_connection(&mut self) -> bool {
+        match self {
+            Conn::Single(c) => c.check_connection(),
+            Conn::Cluster(c) => c.check_connection(),
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        match self {
+            Conn::Single(c) => c.is_open(),
+            Conn::Cluster(c) => c.is_open(),
+        }
+    }
+}
+
+/// Makes a new connection, bounded by the store's timeouts (a standalone
+/// server, a Sentinel-resolved primary, or a cluster).
+pub(super) type Connector = Box<dyn Fn() -> Result<Conn> + Send + Sync>;
+
+/// Up to `size` connections made by one connector.
 pub(super) struct Pool {
-    client: Client,
-    slots: Vec<Mutex<Option<Connection>>>,
+    connector: Connector,
+    slots: Vec<Mutex<Option<Conn>>>,
     next_slot: AtomicUsize,
-    connect_timeout: Duration,
-    command_timeout: Duration,
 }
 
 impl Pool {
     /// A pool of `size` (at least 1) connections, none made yet.
-    pub(super) fn new(
-        client: Client,
-        size: usize,
-        connect_timeout: Duration,
-        command_timeout: Duration,
-    ) -> Self {
+    pub(super) fn new(connector: Connector, size: usize) -> Self {
         Pool {
-            client,
+            connector,
             slots: (0..size).map(|_| Mutex::new(None)).collect(),
             next_slot: AtomicUsize::new(0),
-            connect_timeout,
-            command_timeout,
         }
     }
 
     /// A free pooled connection slot, or (all busy) a wait for one.
-    fn slot(&self) -> MutexGuard<'_, Option<Connection>> {
+    fn slot(&self) -> MutexGuard<'_, Option<Conn>> {
         let start = self.next_slot.fetch_add(1, Ordering::Relaxed);
         let n = self.slots.len();
         (0..n)
@@ -45,41 +124,31 @@ impl Pool {
             .unwrap_or_else(|| self.slots[start % n].lock())
     }
 
-    fn connect(&self) -> Result<Connection> {
-        let con = self
-            .client
-            .get_connection_with_timeout(self.connect_timeout)
-            .map_err(to_error)?;
-        let timeout = Some(self.command_timeout);
-        con.set_read_timeout(timeout).map_err(to_error)?;
-        con.set_write_timeout(timeout).map_err(to_error)?;
-        Ok(con)
-    }
-
-    /// Runs `op` on a connection. A connection that fails with
-    /// anything but a server error reply is dropped; when a reused one turns
-    /// out closed (not timed out), `op` runs once more on a new connection.
-    pub(super) fn run<T>(
-        &self,
-        mut op: impl FnMut(&mut Connection) -> redis::RedisResult<T>,
-    ) -> Result<T> {
+    /// Runs `op` on a connection. A connection that fails with anything but
+    /// a server error reply, or that finds itself on a replica (`READONLY`:
+    /// the primary failed over), is dropped, so the next use connects (and
+    /// re-resolves the primary) again. When a reused connection turns out
+    /// closed (not timed out) or read-only, `op` runs once more on a new
+    /// connection: nothing was applied by the failed attempt.
+    pub(super) fn run<T>(&self, mut op: impl FnMut(&mut Conn) -> RedisResult<T>) -> Result<T> {
         let mut slot = self.slot();
         if let Some(con) = slot.as_mut() {
             match op(con) {
                 Ok(value) => return Ok(value),
                 Err(e) => {
-                    if !matches!(e.kind(), ErrorKind::Server(_)) {
+                    if must_reconnect(&e) {
                         *slot = None;
                     }
-                    if !e.is_connection_dropped() || e.is_timeout() {
+                    let retry = (e.is_connection_dropped() && !e.is_timeout()) || is_readonly(&e);
+                    if !retry {
                         return Err(to_error(e));
                     }
                 }
             }
         }
-        let con = slot.insert(self.connect()?);
+        let con = slot.insert((self.connector)()?);
         op(con).map_err(|e| {
-            if !matches!(e.kind(), ErrorKind::Server(_)) {
+            if must_reconnect(&e) {
                 *slot = None;
             }
             to_error(e)
@@ -87,45 +156,20 @@ impl Pool {
     }
 }
 
-/// The client for `url`; TLS (`rediss://`) only with the feature `redis-tls`.
-pub(super) fn client(url: &str, root_cert: Option<&[u8]>) -> Result<Client> {
-    let tls = url.starts_with("rediss://") || url.starts_with("valkeys://");
-    if root_cert.is_some() && !tls {
-        return Err(Error::config(
-            "tls_root_cert",
-            "given for a URL without TLS",
-        ));
-    }
-    let bad_url = |e: RedisError| Error::config("url", e.to_string());
-    if !tls {
-        return Client::open(url).map_err(bad_url);
-    }
-    #[cfg(feature = "redis-tls")]
-    {
-        // rustls needs a process-wide crypto provider; if the program (or
-        // another library) installed one already, that one is used.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        match root_cert {
-            Some(pem) => {
-                let certs = redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(pem.to_vec()),
-                };
-                Client::build_with_tls(url, certs).map_err(bad_url)
-            }
-            None => Client::open(url).map_err(bad_url),
-        }
-    }
-    #[cfg(not(feature = "redis-tls"))]
-    Err(Error::config(
-        "url",
-        "TLS (rediss://) needs spysession-core built with the feature redis-tls",
-    ))
+/// True for an error after which the connection is not to be used again.
+fn must_reconnect(e: &RedisError) -> bool {
+    !matches!(e.kind(), ErrorKind::Server(_)) || is_readonly(e)
+}
+
+/// True when the server refused a write because it is a replica (now): a
+/// Sentinel failover demoted the primary this connection was made to.
+fn is_readonly(e: &RedisError) -> bool {
+    e.code() == Some("READONLY") || e.to_string().contains("READONLY")
 }
 
 /// A `redis` crate error as the engine's: a key of another Redis type under
 /// our prefix is a damaged record; everything else is I/O, the cause kept.
-fn to_error(e: RedisError) -> Error {
+pub(super) fn to_error(e: RedisError) -> Error {
     if e.code() == Some("WRONGTYPE") {
         return Error::Corrupt(format!("the session's Redis key is not a hash: {e}").into());
     }

@@ -15,6 +15,7 @@ const REDIS_OPTIONS: &[&str] = &[
     "command_timeout",
     "pool_size",
     "tls_root_cert",
+    "wait_replicas",
 ];
 
 /// The options of the unix form that go to the `redis` crate as they are.
@@ -296,6 +297,9 @@ fn redis_options(
             return Err(Error::config("pool_size", "must be at least 1"));
         }
         redis.pool_size = n;
+    }
+    if let Some(n) = options.parse("wait_replicas", parse_count)? {
+        redis.wait_replicas = n;
     }
     let root = options.take("tls_root_cert").map(PathBuf::from);
     if root.is_some() && !tls {
