@@ -11,9 +11,12 @@ use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 
-use lmdb::{Database, DatabaseFlags, Environment, EnvironmentFlags, Transaction};
+use std::ops::{Deref, DerefMut};
+
+use lmdb::{Database, DatabaseFlags, Environment, EnvironmentFlags, RwTransaction, Transaction};
 use parking_lot::Mutex;
 
+use super::writer_lock::{WriterGuard, WriterLock};
 use crate::error::{Error, Result};
 
 /// An open LMDB environment with the two databases of a session store.
@@ -29,11 +32,22 @@ pub(crate) struct SharedEnv {
     pub pid: u32,
     /// The queue that batches durable commits into shared syncs.
     pub group: super::group_commit::GroupCommit,
+    /// Taken around every write transaction (see `writer_lock`).
+    writer: ManuallyDrop<WriterLock>,
 }
 
 impl SharedEnv {
     pub fn env(&self) -> &Environment {
         &self.env
+    }
+
+    /// Begins a write transaction, after this process's turn at the
+    /// writer lock; the transaction holds the lock until it is committed or
+    /// dropped.
+    pub fn begin_write(&self) -> Result<WriteTxn<'_>> {
+        let guard = self.writer.lock()?;
+        let txn = self.env.begin_rw_txn()?;
+        Ok(WriteTxn { txn, _guard: guard })
     }
 
     /// Entries in the records database.
@@ -57,15 +71,48 @@ pub(crate) fn entries(env: &Environment, db: Database) -> Result<u64> {
     Ok(unsafe { stat.assume_init() }.ms_entries as u64)
 }
 
+/// A write transaction that holds the writer lock: fields drop in order,
+/// so the transaction ends (aborted unless committed) before the lock is
+/// given back.
+pub(crate) struct WriteTxn<'env> {
+    txn: RwTransaction<'env>,
+    _guard: WriterGuard<'env>,
+}
+
+impl<'env> WriteTxn<'env> {
+    /// Commits, then gives the lock back.
+    pub fn commit(self) -> Result<()> {
+        let WriteTxn { txn, _guard } = self;
+        Ok(txn.commit()?)
+    }
+}
+
+impl<'env> Deref for WriteTxn<'env> {
+    type Target = RwTransaction<'env>;
+    fn deref(&self) -> &RwTransaction<'env> {
+        &self.txn
+    }
+}
+
+impl DerefMut for WriteTxn<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.txn
+    }
+}
+
 impl Drop for SharedEnv {
     fn drop(&mut self) {
         if self.pid == super::pid::current() {
-            // SAFETY: dropped once, here, and never used again.
-            unsafe { ManuallyDrop::drop(&mut self.env) }
+            // SAFETY: each dropped once, here, and never used again.
+            unsafe {
+                ManuallyDrop::drop(&mut self.env);
+                ManuallyDrop::drop(&mut self.writer);
+            }
         }
-        // In a forked child the parent's environment is leaked on purpose:
-        // closing it would close file descriptors whose POSIX locks the
-        // child's own environment on the same files relies on.
+        // In a forked child the parent's environment and writer lock are
+        // leaked on purpose: closing a descriptor of a file drops every
+        // POSIX lock this process holds on it, so closing the parent's would
+        // drop the locks the child's own environment holds on the same files.
     }
 }
 
@@ -149,9 +196,18 @@ fn open_env(path: &Path, options: EnvOptions, pid: u32) -> Result<SharedEnv> {
     let mut dead = 0;
     // SAFETY: `env` is open; `dead` is a valid out-pointer.
     unsafe { lmdb_sys::mdb_reader_check(env.env(), &mut dead) };
-    super::dbm_format::check(&env)?;
-    let records = env.create_db(Some("records"), DatabaseFlags::empty())?;
-    let expiry = env.create_db(Some("expiry"), DatabaseFlags::empty())?;
+    // The format check and create_db write (the stamp, the database
+    // names): under the writer lock like every write. No other thread of
+    // this process uses `env` yet, so the record lock alone is enough.
+    let writer = WriterLock::open(path)?;
+    let (records, expiry) = {
+        let _turn = writer.lock()?;
+        super::dbm_format::check(&env)?;
+        (
+            env.create_db(Some("records"), DatabaseFlags::empty())?,
+            env.create_db(Some("expiry"), DatabaseFlags::empty())?,
+        )
+    };
     Ok(SharedEnv {
         env: ManuallyDrop::new(env),
         records,
@@ -159,5 +215,6 @@ fn open_env(path: &Path, options: EnvOptions, pid: u32) -> Result<SharedEnv> {
         durable: options.durable,
         pid,
         group: Default::default(),
+        writer: ManuallyDrop::new(writer),
     })
 }

@@ -27,7 +27,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lmdb::{RwTransaction, Transaction};
+use lmdb::RwTransaction;
 use parking_lot::{Condvar, Mutex};
 
 use super::env_registry::SharedEnv;
@@ -156,7 +156,7 @@ impl GroupCommit {
 /// before writing (a damaged record) fails alone; a failure of the
 /// transaction itself (map full, I/O) fails the whole batch.
 fn execute(shared: &SharedEnv, batch: Vec<(Job, Arc<Slot>)>, sync_after: bool) {
-    let mut txn = match shared.env().begin_rw_txn() {
+    let mut txn = match shared.begin_write() {
         Ok(txn) => txn,
         Err(e) => return fail_all(batch, e),
     };
@@ -180,13 +180,14 @@ fn execute(shared: &SharedEnv, batch: Vec<(Job, Arc<Slot>)>, sync_after: bool) {
             // The transaction cannot take more writes: give up on the batch.
             drop(txn);
             slot.fill(Err(Error::StoreFull));
-            return fail_all(done, lmdb::Error::MapFull);
+            return fail_all(done, lmdb::Error::MapFull.into());
         }
         done.push((result, slot));
     }
+    // The commit gives the writer lock back; the sync does not need it.
     let committed = txn.commit().and_then(|()| {
         if sync_after {
-            shared.env().sync(true)
+            Ok(shared.env().sync(true)?)
         } else {
             Ok(())
         }
@@ -206,9 +207,21 @@ fn panicked_in_batch() -> Error {
     ))
 }
 
-fn fail_all<T>(batch: Vec<(T, Arc<Slot>)>, error: lmdb::Error) {
+fn fail_all<T>(batch: Vec<(T, Arc<Slot>)>, error: Error) {
     for (_, slot) in batch {
-        slot.fill(Err(error.into()));
+        slot.fill(Err(copy_of(&error)));
+    }
+}
+
+/// The same failure again, for the next job of a failed batch (the
+/// engine's errors are not `Clone`: an I/O error is copied by its kind and
+/// message).
+fn copy_of(error: &Error) -> Error {
+    match error {
+        Error::Lmdb(e) => Error::Lmdb(*e),
+        Error::StoreFull => Error::StoreFull,
+        Error::Io(e) => Error::Io(std::io::Error::new(e.kind(), e.to_string())),
+        other => Error::Io(std::io::Error::other(other.to_string())),
     }
 }
 

@@ -17,6 +17,7 @@ mod pid;
 #[cfg(feature = "redis")]
 mod redis;
 mod url;
+mod writer_lock;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisOptions, RedisStore};

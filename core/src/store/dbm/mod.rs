@@ -14,7 +14,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lmdb::{RwTransaction, Transaction};
+use lmdb::RwTransaction;
 use parking_lot::RwLock;
 
 use self::index::{get, put, remove, stored_expiry};
@@ -103,7 +103,7 @@ impl DbmStore {
         f: impl FnOnce(&SharedEnv, &mut RwTransaction<'_>) -> Result<T>,
     ) -> Result<T> {
         let shared = self.env()?;
-        let mut txn = shared.env().begin_rw_txn()?;
+        let mut txn = shared.begin_write()?;
         let out = f(&shared, &mut txn)?;
         txn.commit()?;
         if self.options.durable && !shared.durable {
