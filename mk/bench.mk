@@ -15,7 +15,7 @@ BENCH_WHEELS := $(CURDIR)/bench/.wheels
 BENCH_DEPS_STAMP := $(BENCH_VENV)/.spysession-bench-deps
 BENCH_ARGS ?=
 
-.PHONY: bench bench-rust bench-python bench-venv bench-http wrk-installed
+.PHONY: bench bench-rust bench-python bench-trust bench-venv bench-http wrk-installed
 
 ## bench: criterion (core) then the Python benchmark; updates bench/RESULTS.md and the chart.
 bench: bench-rust bench-python
@@ -41,6 +41,10 @@ bench-venv: $(BENCH_DEPS_STAMP) python-venv
 	rm -rf $(BENCH_WHEELS)
 	$(VENV)/bin/maturin build --release --manifest-path python/Cargo.toml -o $(BENCH_WHEELS)
 	$(BENCH_VPY) -m pip install --quiet --force-reinstall --no-deps $(BENCH_WHEELS)/spysession-*.whl
+
+## bench-trust: what hashing the id and signing a pickle cost a request cycle (issue 13).
+bench-trust: bench-venv
+	$(BENCH_VPY) bench/trust_cost.py
 
 ## bench-python: the Python benchmark alone (BENCH_ARGS=--quick for a short run).
 bench-python: bench-venv redis-server-installed

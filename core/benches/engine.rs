@@ -206,6 +206,10 @@ fn pieces(c: &mut Criterion) {
         b.iter(|| black_box(Record::decode(&bytes).unwrap()))
     });
     let id = SessionId::generate();
+    // Once per request that presents an id: SHA-256 of its 16 bytes.
+    group.bench_function("store-key/of", |b| {
+        b.iter(|| black_box(StoreKey::of(black_box(&id))))
+    });
     let header = format!("_ga=GA1.2.3; theme=dark; spysession={id}; csrftoken=abcdef");
     group.bench_function("cookie/find-id", |b| {
         b.iter(|| {

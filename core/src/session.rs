@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::http::{set_cookie, set_cookie_with, CookieAttributes};
 use crate::id::SessionId;
 use crate::manager::SessionManager;
-use crate::options::Transport;
+use crate::options::{check_seconds, Transport};
 use crate::record::{CompactString, Data, Record};
 use crate::store::{CommitOutcome, Committed, Update};
 use crate::store_key::StoreKey;
@@ -105,6 +105,27 @@ impl Session {
     /// deleted meanwhile is still not brought back.
     pub fn touch(&mut self) {
         self.forced = true;
+    }
+
+    /// Changes the seconds of inactivity this session lives for, as `begin`
+    /// with a page's `expire` would have set them (Django's `set_expiry`
+    /// is known only once the view has run). The next commit that writes
+    /// stores now + `expire`; a new session's [`Session::expires_at`] moves
+    /// at once. Refused (a `Config` error naming `expire`), leaving the
+    /// session as it was, unless a finite number of seconds >= 0.
+    pub fn set_expire(&mut self, expire: f64) -> Result<()> {
+        check_seconds("expire", expire)?;
+        if self.is_new {
+            self.expires_at += expire - self.expire;
+        }
+        self.expire = expire;
+        Ok(())
+    }
+
+    /// The seconds of inactivity this session lives for (the page's or the
+    /// manager's `expire`, or what [`Session::set_expire`] set).
+    pub fn expire(&self) -> f64 {
+        self.expire
     }
 
     /// Whether the `Set-Cookie` of this live session carries `Max-Age` and

@@ -692,3 +692,29 @@ fn touch_stores_an_empty_new_session_and_never_resurrects() {
     assert!(!stale.commit().unwrap().committed);
     assert_eq!(store.len().unwrap(), 0);
 }
+
+#[test]
+fn set_expire_after_begin_is_the_expiry_the_commit_stores() {
+    let (m, clock) = manager(Options {
+        expire: 3600.0,
+        ..Default::default()
+    });
+    let mut s = m.begin(&request("")).unwrap();
+    assert!(matches!(
+        s.set_expire(f64::NAN),
+        Err(Error::Config {
+            option: "expire",
+            ..
+        })
+    ));
+    assert_eq!(s.expire(), 3600.0, "a refused expire changes nothing");
+    s.set_expire(30.0).unwrap();
+    assert_eq!(s.expires_at(), T0 + 30.0);
+    s.set("k", Value::Int(1));
+    let cookie = cookie_pair(&s.commit().unwrap().set_cookie.unwrap());
+    clock.advance(31.0);
+    assert!(
+        m.begin(&request(&cookie)).unwrap().is_new(),
+        "expired after 30 s"
+    );
+}

@@ -43,6 +43,8 @@ from django.contrib.sessions.backends.base import (  # type: ignore[import-untyp
     SessionBase,
     UpdateError,
 )
+from django.core.signals import setting_changed  # type: ignore[import-untyped]
+from django.dispatch import receiver  # type: ignore[import-untyped]
 
 from ._settings import Settings
 from ._spysession import Session, SessionManager
@@ -61,15 +63,46 @@ def _store() -> Optional[_Store]:
     return _settings.store("SPYSESSION_STORE", getattr(_conf.settings, "SPYSESSION_STORE", None))
 
 
+# The manager of the settings as they are, until one it depends on changes.
+_manager: Optional[SessionManager] = None
+_MANAGER_SETTINGS = frozenset({"SESSION_COOKIE_AGE", "SPYSESSION_STORE", "SPYSESSION_OPTIONS"})
+
+
 def manager() -> SessionManager:
-    """The manager for the settings as they are now (one per distinct setting)."""
-    options: dict[str, Any] = {"expire": float(_conf.settings.SESSION_COOKIE_AGE), "cookie_name": _COOKIE}
-    options.update(getattr(_conf.settings, "SPYSESSION_OPTIONS", None) or {})
-    return _settings.manager(_store(), options)
+    """The manager for the settings as they are now (one per distinct setting).
+
+    Made once and kept: reading three settings through Django's lazy
+    settings and finding their manager cost more than the store's own read
+    per request. ``setting_changed`` (sent by ``override_settings``)
+    drops it."""
+    global _manager
+    found = _manager
+    if found is None:
+        options: dict[str, Any] = {"expire": float(_conf.settings.SESSION_COOKIE_AGE), "cookie_name": _COOKIE}
+        options.update(getattr(_conf.settings, "SPYSESSION_OPTIONS", None) or {})
+        found = _manager = _settings.manager(_store(), options)
+    return found
+
+
+@receiver(setting_changed)
+def _forget_the_manager(*, setting: str, **kwargs: Any) -> None:
+    global _manager
+    if setting in _MANAGER_SETTINGS:
+        _manager = None
 
 
 def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
+
+
+_IMMUTABLE = (str, int, float, bool, type(None), bytes)
+
+
+def _snapshot(data: dict[str, Any]) -> dict[str, Any]:
+    """What `data` holds now, unaffected by later changes in place: a deep
+    copy of the mutable values only (most values are strings and numbers,
+    and deepcopy of a whole dict cost more than the store's commit)."""
+    return {k: v if type(v) in _IMMUTABLE else copy.deepcopy(v) for k, v in data.items()}
 
 
 class SessionStore(SessionBase):
@@ -79,7 +112,11 @@ class SessionStore(SessionBase):
 
     def __init__(self, session_key: Optional[str] = None) -> None:
         super().__init__(session_key)
-        # What load() found, to diff against at save; None: nothing loaded.
+        # The engine session load() began, kept for save() (one store read
+        # per request, not two): save() diffs the data against it.
+        self._engine: Optional[Session] = None
+        # What an earlier save() of this request wrote, to diff against at
+        # the next; None: nothing saved (or loaded) yet.
         self._loaded: Optional[dict[str, Any]] = None
 
     # The engine -------------------------------------------------------------------
@@ -91,21 +128,31 @@ class SessionStore(SessionBase):
         cookie = f"{_COOKIE}={key}" if key is not None and _ID.fullmatch(key) else None
         return manager().begin(cookie=cookie, expire=expire)
 
-    def _write(self, session: Session, data: dict[str, Any], base: dict[str, Any]) -> None:
-        """Applies to `session` what `data` changed from `base` (what this
-        request loaded; empty for a new record), and commits it."""
-        for key, value in data.items():
-            if key not in base or not _same(base[key], value):
-                session[key] = value
-        for key in base:
-            if key not in data and key in session:
+    def _write(self, session: Session, data: dict[str, Any], base: Optional[dict[str, Any]]) -> None:
+        """Applies to `session` what `data` changed from `base` (what an
+        earlier save wrote; empty for a new record), and commits it. With
+        no `base`, `session` is the one load() began, and the diff is
+        against it: `data` holds the very objects it handed out, so a value
+        changed in place is the session's to find at commit."""
+        if base is None:
+            for key, value in data.items():
+                if key not in session or not _same(session[key], value):
+                    session[key] = value
+            for key in [key for key in session if key not in data]:
                 del session[key]
+        else:
+            for key, value in data.items():
+                if key not in base or not _same(base[key], value):
+                    session[key] = value
+            for key in base:
+                if key not in data and key in session:
+                    del session[key]
         session.touch()
         session.commit()
         if not session.committed:
             raise UpdateError
         self._session_key = session.id
-        self._loaded = copy.deepcopy(data)
+        self._loaded = _snapshot(data)
 
     # SessionBase's backend methods -----------------------------------------------
 
@@ -116,9 +163,9 @@ class SessionStore(SessionBase):
             self._session_key = None
             self._loaded = None
             return {}
-        data = dict(session.items())
-        self._loaded = copy.deepcopy(data)
-        return data
+        self._engine = session
+        self._loaded = None
+        return dict(session.items())
 
     def exists(self, session_key: Optional[str]) -> bool:
         return session_key is not None and not self._begin(session_key).is_new
@@ -140,6 +187,15 @@ class SessionStore(SessionBase):
             return self.create()
         data = self._get_session(no_load=must_create)
         age = self.get_expiry_age()
+        session = self._engine
+        self._engine = None
+        if session is not None and not must_create and session.id == self.session_key:
+            if age <= 0:
+                session.invalidate()
+                session.commit()
+                return
+            session.expire = age
+            return self._write(session, data, None)
         session = self._begin(self.session_key, expire=age)
         if must_create and not session.is_new:
             raise CreateError
@@ -163,17 +219,24 @@ class SessionStore(SessionBase):
             session.commit()
         if session_key == self.session_key:
             self._loaded = None
+            self._engine = None
 
     def cycle_key(self) -> None:
         """The engine's regenerate: same data under a new id, old record deleted."""
         data = self._session
         key = self.session_key
-        session = self._begin(key, expire=self.get_expiry_age()) if key else None
+        loaded = self._engine if self._engine is not None and self._engine.id == key else None
+        self._engine = None
+        if loaded is not None:
+            session, base = loaded, None
+            session.expire = self.get_expiry_age()
+        else:
+            session = self._begin(key, expire=self.get_expiry_age()) if key else None
+            base = self._loaded if self._loaded is not None else {}
         if session is None or session.is_new:
             self.create()
             self._session_cache = data
             return
-        base = self._loaded if self._loaded is not None else {}
         session.regenerate()  # every key moves to the new id; only the diff is ours
         self._write(session, data, base)
 

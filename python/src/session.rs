@@ -451,6 +451,22 @@ impl Session {
         self.core.set_persistent_cookie(persistent);
     }
 
+    /// Seconds of inactivity this session lives for: the page's or the
+    /// manager's `expire` until set. Setting it (Django's `set_expiry`) is
+    /// what the next commit that writes stores as now + expire; a
+    /// `ConfigError` unless a finite number >= 0.
+    #[getter]
+    fn expire(&self) -> f64 {
+        self.core.expire()
+    }
+
+    #[setter]
+    fn set_expire(&mut self, py: Python<'_>, expire: f64) -> PyResult<()> {
+        self.core
+            .set_expire(expire)
+            .map_err(|e| crate::errors::to_py(py, e))
+    }
+
     /// Makes the next commit write even when nothing changed: a new session
     /// is stored (empty, if no key was set), a loaded one has its expiry
     /// rewritten. A session deleted meanwhile is still not brought back.

@@ -175,6 +175,40 @@ def test_expiry_follows_the_clock_and_set_expiry(store, clock):
     assert not SessionStore().exists(session.session_key)
 
 
+def test_set_expiry_after_load_is_the_expiry_saved(store, clock):
+    key = saved(x=1).session_key
+    session = SessionStore(key)
+    assert session["x"] == 1
+    session.set_expiry(30)
+    session.save()
+    clock.advance(31)
+    assert not SessionStore().exists(key)
+
+
+def test_a_request_reads_the_store_once(store):
+    key = saved(counter=1).session_key
+    before = store.stats()["loads"]
+    session = SessionStore(key)
+    session["counter"] += 1
+    session.save()
+    assert store.stats()["loads"] - before == 1
+    assert SessionStore(key)["counter"] == 2
+
+
+def test_a_second_save_of_one_request_keeps_a_concurrent_change(store):
+    key = saved(a=0, b=0, cart=[]).session_key
+    slow = SessionStore(key)
+    slow["a"] = 1
+    slow.save()
+    other = SessionStore(key)
+    other["b"] = 2
+    other.save()
+    slow["cart"].append("book")
+    slow.modified = True
+    slow.save()
+    assert dict(SessionStore(key).items()) == {"a": 1, "b": 2, "cart": ["book"]}
+
+
 def test_clearsessions_cleans_the_store(store, clock):
     saved(x=1)
     saved(y=2)

@@ -230,3 +230,30 @@ def test_persistent_cookie_false_sends_a_browser_session_cookie(manager, clock):
     persistent["k"] = 1
     (_, value), = persistent.commit()
     assert "Max-Age=3600" in value
+
+
+def test_expire_set_after_begin_is_what_the_commit_stores(manager, clock):
+    session = manager.begin()
+    assert session.expire == 3600
+    session["k"] = 1
+    session.expire = 30
+    assert session.expires_at == clock() + 30
+    (_, value), = session.commit()
+    assert "Max-Age=30" in value
+    cookie = value.split(";")[0]
+    clock.advance(29)
+    returning = manager.begin(cookie=cookie)
+    assert returning["k"] == 1 and returning.expire == 3600
+    returning.expire = 7200
+    returning.touch()
+    returning.commit()
+    clock.advance(7199)
+    assert manager.begin(cookie=cookie)["k"] == 1
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_expire_refuses_what_begin_refuses(manager, bad):
+    session = manager.begin()
+    with pytest.raises(spysession.ConfigError, match="expire"):
+        session.expire = bad
+    assert session.expire == 3600
