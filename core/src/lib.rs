@@ -81,7 +81,7 @@ pub use session::{CommitResult, Session};
 pub use store::redact_url;
 pub use store::{
     clean_store, merge, CommitOutcome, Committed, Counters, CustomStore, DbmOptions, DbmStore,
-    Inspect, MemoryStore, RawStore, Store, StoreStats, StoreUrl, Update,
+    Inspect, MemoryStore, RawStore, Store, StoreStats, StoreUrl, Sweep, Update,
 };
 #[cfg(feature = "redis")]
 pub use store::{RedisAuth, RedisNode, RedisOptions, RedisStore};

@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 
 use redis_harness::cluster::Cluster;
 use spysession_core::{
-    Data, Inspect, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey, StoreUrl,
+    clean_store, Data, Inspect, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey,
+    StoreUrl, Sweep,
 };
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -212,5 +213,5 @@ fn a_store_url_opens_the_cluster_store() {
             .unwrap(),
         20
     );
-    assert_eq!(store.clean(200.0).unwrap(), 20);
+    assert_eq!(clean_store(&*store, 200.0).unwrap(), 20);
 }

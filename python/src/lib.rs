@@ -63,7 +63,7 @@ fn clean_store(py: Python<'_>, store: Option<&Bound<'_, PyAny>>) -> PyResult<u64
         None => system_now(),
     };
     let gate = SessionStore::gate(&store)?;
-    unlocked(py, || spysession_core::Store::clean(&*gate, now))
+    unlocked(py, || spysession_core::clean_store(&*gate, now))
 }
 
 /// The store key of session id `id` (32 lowercase hex characters): what

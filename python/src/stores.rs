@@ -14,9 +14,9 @@ use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 use spysession_core::{
-    system_now, Committed, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error, Inspect,
-    MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Result, Store,
-    StoreKey, Update,
+    clean_store, system_now, Committed, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm,
+    Error, Inspect, MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis,
+    Result, Store, StoreKey, Sweep, Update,
 };
 
 use crate::custom_store::PyRawStore;
@@ -65,6 +65,13 @@ impl Inspect for Gate {
     }
 }
 
+/// Only for an inner store that has it (see `sweep` below).
+impl Sweep for Gate {
+    fn clean(&self, now: f64) -> Result<u64> {
+        clean_store(self.open()?, now)
+    }
+}
+
 impl Store for Gate {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.open()?.load(key, now)
@@ -75,11 +82,11 @@ impl Store for Gate {
     fn delete(&self, key: &StoreKey) -> Result<bool> {
         self.open()?.delete(key)
     }
-    fn clean(&self, now: f64) -> Result<u64> {
-        self.open()?.clean(now)
-    }
     fn inspect(&self) -> Option<&dyn Inspect> {
         self.inner.inspect().map(|_| self as &dyn Inspect)
+    }
+    fn sweep(&self) -> Option<&dyn Sweep> {
+        self.inner.sweep().map(|_| self as &dyn Sweep)
     }
     fn counters(&self) -> &Counters {
         self.inner.counters()
@@ -186,7 +193,7 @@ impl SessionStore {
     fn clean(slf: &Bound<'_, Self>, now: Option<f64>) -> PyResult<u64> {
         let gate = Self::native_gate(slf, "clean")?;
         let now = now.unwrap_or_else(system_now);
-        unlocked(slf.py(), || gate.clean(now))
+        unlocked(slf.py(), || clean_store(&*gate, now))
     }
 
     /// The number of records held (expired ones not yet cleaned included).

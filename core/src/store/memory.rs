@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::{expiry_key, merge, merge_into, Committed, Counters, Inspect, Store, Update};
+use super::{expiry_key, merge, merge_into, Committed, Counters, Inspect, Store, Sweep, Update};
 use crate::error::Result;
 use crate::record::Record;
 use crate::store_key::StoreKey;
@@ -146,6 +146,25 @@ impl Inspect for MemoryStore {
     }
 }
 
+impl Sweep for MemoryStore {
+    fn clean(&self, now: f64) -> Result<u64> {
+        let mut removed = 0;
+        for shard in &self.shards {
+            let mut shard = shard.write();
+            while let Some(&key) = shard.by_expiry.first() {
+                if f64::from_bits(key.0) > now {
+                    break;
+                }
+                shard.remove(&key_of(&key));
+                removed += 1;
+            }
+        }
+        self.len.fetch_sub(removed, Ordering::Relaxed);
+        self.counters.count_cleaned(removed as u64);
+        Ok(removed as u64)
+    }
+}
+
 impl Store for MemoryStore {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
@@ -170,24 +189,11 @@ impl Store for MemoryStore {
         Ok(removed)
     }
 
-    fn clean(&self, now: f64) -> Result<u64> {
-        let mut removed = 0;
-        for shard in &self.shards {
-            let mut shard = shard.write();
-            while let Some(&key) = shard.by_expiry.first() {
-                if f64::from_bits(key.0) > now {
-                    break;
-                }
-                shard.remove(&key_of(&key));
-                removed += 1;
-            }
-        }
-        self.len.fetch_sub(removed, Ordering::Relaxed);
-        self.counters.count_cleaned(removed as u64);
-        Ok(removed as u64)
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
     }
 
-    fn inspect(&self) -> Option<&dyn Inspect> {
+    fn sweep(&self) -> Option<&dyn Sweep> {
         Some(self)
     }
 

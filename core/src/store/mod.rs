@@ -30,7 +30,7 @@ pub use url::{RedisAuth, RedisNode};
 
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::record::{Changes, Record};
 use crate::store_key::StoreKey;
 
@@ -95,8 +95,6 @@ pub trait Store: Send + Sync {
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()>;
     /// Removes the record; true when there was one.
     fn delete(&self, key: &StoreKey) -> Result<bool>;
-    /// Removes every record expired at `now`; returns how many.
-    fn clean(&self, now: f64) -> Result<u64>;
     /// The store's counters (see [`StoreStats`]).
     fn counters(&self) -> &Counters;
 
@@ -108,6 +106,13 @@ pub trait Store: Send + Sync {
     /// The store's [`Inspect`] side, when it has one (the built-in stores
     /// do; a custom store, which has only its four raw calls, does not).
     fn inspect(&self) -> Option<&dyn Inspect> {
+        None
+    }
+
+    /// The store's [`Sweep`] side, when it can remove expired records (every
+    /// built-in store and every [`CustomStore`] can; a store that expires
+    /// records by itself need not).
+    fn sweep(&self) -> Option<&dyn Sweep> {
         None
     }
 
@@ -140,6 +145,14 @@ pub trait Inspect: Send + Sync {
     }
 }
 
+/// Removing expired records, apart from what a request needs (tower-sessions'
+/// `ExpiredDeletion`): run from a scheduler through [`clean_store`].
+pub trait Sweep: Send + Sync {
+    /// Removes every record expired at `now`; returns how many, and counts
+    /// them in the store's `cleaned` counter.
+    fn clean(&self, now: f64) -> Result<u64>;
+}
+
 /// The merge every store's commit performs: `current` is the stored record
 /// (already `None` when expired). Returns the record to write, if any.
 pub fn merge(current: Option<Record>, update: &Update<'_>) -> (Option<Record>, CommitOutcome) {
@@ -165,9 +178,19 @@ pub fn merge_into(record: &mut Record, update: &Update<'_>) -> CommitOutcome {
 }
 
 /// Removes every expired record of `store` (Spyce's `clean_store`); returns
-/// how many were removed.
+/// how many were removed. A store without a [`Sweep`] side is
+/// [`Error::Unsupported`]`("clean")`.
+///
+/// ```
+/// use spysession_core::{clean_store, MemoryStore, Record, SessionId, Store};
+/// let store = MemoryStore::default();
+/// store.save(&SessionId::generate().store_key(), &Record::new(0.0, 10.0, Default::default()))?;
+/// assert_eq!(clean_store(&store, 5.0)?, 0);
+/// assert_eq!(clean_store(&store, 10.0)?, 1);
+/// # Ok::<(), spysession_core::Error>(())
+/// ```
 pub fn clean_store(store: &dyn Store, now: f64) -> Result<u64> {
-    store.clean(now)
+    store.sweep().ok_or(Error::Unsupported("clean"))?.clean(now)
 }
 
 /// Turns an expiry time into a key that sorts by time (big-endian bits of a

@@ -23,7 +23,7 @@ use self::layout::{
 use self::pool::{Conn, Pool};
 use std::sync::Arc;
 
-use super::{merge_into, CommitOutcome, Committed, Counters, Inspect, Store, Update};
+use super::{merge_into, CommitOutcome, Committed, Counters, Inspect, Store, Sweep, Update};
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::record::{Record, FORMAT_VERSION};
@@ -537,6 +537,20 @@ impl Inspect for RedisStore {
     }
 }
 
+/// One pass over the buckets' expiry sets (see `clean_bucket`).
+impl Sweep for RedisStore {
+    fn clean(&self, now: f64) -> Result<u64> {
+        self.check_layout()?;
+        let now_text = time_text(now);
+        let mut removed = 0u64;
+        for bucket in 0..BUCKETS {
+            removed += self.clean_bucket(bucket, now, &now_text)?;
+        }
+        self.counters.count_cleaned(removed);
+        Ok(removed)
+    }
+}
+
 impl Store for RedisStore {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
@@ -561,18 +575,11 @@ impl Store for RedisStore {
         Ok(n > 0)
     }
 
-    fn clean(&self, now: f64) -> Result<u64> {
-        self.check_layout()?;
-        let now_text = time_text(now);
-        let mut removed = 0u64;
-        for bucket in 0..BUCKETS {
-            removed += self.clean_bucket(bucket, now, &now_text)?;
-        }
-        self.counters.count_cleaned(removed);
-        Ok(removed)
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
     }
 
-    fn inspect(&self) -> Option<&dyn Inspect> {
+    fn sweep(&self) -> Option<&dyn Sweep> {
         Some(self)
     }
 

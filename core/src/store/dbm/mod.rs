@@ -19,7 +19,7 @@ use parking_lot::RwLock;
 
 use self::index::{get, put, remove, stored_expiry};
 use super::env_registry::{self, EnvOptions, SharedEnv};
-use super::{merge, Committed, Counters, Inspect, Store, Update};
+use super::{merge, Committed, Counters, Inspect, Store, Sweep, Update};
 use crate::error::{Error, Result};
 use crate::record::{Changes, Record};
 use crate::store_key::StoreKey;
@@ -131,6 +131,14 @@ impl Inspect for DbmStore {
     }
 }
 
+/// Through the expiry index, in bounded batches (see
+/// [`DbmStore::clean_with_progress`]).
+impl Sweep for DbmStore {
+    fn clean(&self, now: f64) -> Result<u64> {
+        self.clean_with_progress(now, |_| {})
+    }
+}
+
 impl Store for DbmStore {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
@@ -154,11 +162,11 @@ impl Store for DbmStore {
         self.write(|shared, txn| remove(txn, shared, key))
     }
 
-    fn clean(&self, now: f64) -> Result<u64> {
-        self.clean_with_progress(now, |_| {})
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
     }
 
-    fn inspect(&self) -> Option<&dyn Inspect> {
+    fn sweep(&self) -> Option<&dyn Sweep> {
         Some(self)
     }
 
