@@ -31,9 +31,6 @@ impl Store for Flaky {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.inner.load(key, now)
     }
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        self.inner.save(key, record)
-    }
     fn delete(&self, key: &StoreKey) -> Result<bool> {
         if self.fail_delete.load(Ordering::SeqCst) {
             return Err(down());

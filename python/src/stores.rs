@@ -49,6 +49,13 @@ impl Gate {
         }
     }
 
+    fn inspect_open(&self) -> Result<&dyn Inspect> {
+        match self.open()?.inspect() {
+            Some(inner) => Ok(inner),
+            None => unreachable!("Gate::inspect is None for such a store"),
+        }
+    }
+
     /// Shuts the gate (idempotent).
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
@@ -58,10 +65,16 @@ impl Gate {
 /// Only for an inner store that has it (see `inspect` below).
 impl Inspect for Gate {
     fn len(&self) -> Result<u64> {
-        match self.open()?.inspect() {
-            Some(inner) => inner.len(),
-            None => unreachable!("Gate::inspect is None for such a store"),
-        }
+        self.inspect_open()?.len()
+    }
+    fn list(&self) -> Result<Vec<(StoreKey, f64)>> {
+        self.inspect_open()?.list()
+    }
+    fn get(&self, key: &StoreKey) -> Result<Option<Record>> {
+        self.inspect_open()?.get(key)
+    }
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
+        self.inspect_open()?.save(key, record)
     }
 }
 
@@ -75,9 +88,6 @@ impl Sweep for Gate {
 impl Store for Gate {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.open()?.load(key, now)
-    }
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        self.open()?.save(key, record)
     }
     fn delete(&self, key: &StoreKey) -> Result<bool> {
         self.open()?.delete(key)
@@ -176,7 +186,7 @@ impl SessionStore {
         let mut record = Record::decode(record)
             .map_err(|e| PyValueError::new_err(format!("not a session record: {e}")))?;
         record.expires_at = expires_at;
-        unlocked(slf.py(), || gate.save(&key, &record))
+        unlocked(slf.py(), || Inspect::save(&*gate, &key, &record))
     }
 
     /// Removes the record under store key `key` (no error when absent). A

@@ -76,10 +76,6 @@ impl<R: RawStore> Store for CustomStore<R> {
         Ok((!record.is_expired(now)).then(|| Arc::new(record)))
     }
 
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        self.raw.save(key, &record.encode(), record.expires_at)
-    }
-
     fn delete(&self, key: &StoreKey) -> Result<bool> {
         // The raw interface does not say whether a record was there.
         self.raw.delete(key).map(|()| true)
@@ -105,7 +101,7 @@ impl<R: RawStore> Store for CustomStore<R> {
         let (record, outcome) = merge(current, update);
         let record = record.map(Arc::new);
         if let Some(record) = &record {
-            self.save(key, record)?;
+            self.raw.save(key, &record.encode(), record.expires_at)?;
         }
         self.counters.count_commit(outcome);
         Ok(Committed { outcome, record })

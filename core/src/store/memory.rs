@@ -144,6 +144,34 @@ impl Inspect for MemoryStore {
     fn len(&self) -> Result<u64> {
         Ok(self.len.load(Ordering::Relaxed) as u64)
     }
+
+    fn list(&self) -> Result<Vec<(StoreKey, f64)>> {
+        let mut out: Vec<_> = self
+            .shards
+            .iter()
+            .flat_map(|shard| {
+                let shard = shard.read();
+                let entries: Vec<_> = shard
+                    .records
+                    .iter()
+                    .map(|(key, record)| (*key, record.expires_at))
+                    .collect();
+                entries
+            })
+            .collect();
+        out.sort_by_key(|(key, _)| *key);
+        Ok(out)
+    }
+
+    fn get(&self, key: &StoreKey) -> Result<Option<Record>> {
+        let shard = self.shard(key).read();
+        Ok(shard.records.get(key).map(|record| Record::clone(record)))
+    }
+
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
+        self.insert(key, Arc::new(record.clone()));
+        Ok(())
+    }
 }
 
 impl Sweep for MemoryStore {
@@ -174,11 +202,6 @@ impl Store for MemoryStore {
             .get(key)
             .filter(|r| !r.is_expired(now))
             .cloned())
-    }
-
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        self.insert(key, Arc::new(record.clone()));
-        Ok(())
     }
 
     fn delete(&self, key: &StoreKey) -> Result<bool> {

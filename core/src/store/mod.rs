@@ -91,8 +91,6 @@ pub trait Store: Send + Sync {
     /// The record under `key`, or `None` when there is none or it is
     /// expired at `now`.
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>>;
-    /// Stores `record` under `key`, replacing whatever was there.
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()>;
     /// Removes the record; true when there was one.
     fn delete(&self, key: &StoreKey) -> Result<bool>;
     /// The store's counters (see [`StoreStats`]).
@@ -133,9 +131,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Committed>;
 }
 
-/// What operators' tools may ask of a store beyond what a request needs: a
-/// separate trait, so a store that cannot count (a custom store) simply
-/// lacks it rather than failing at run time.
+/// What operators' tools (the command line, Python's `store.save`, tests)
+/// may ask of a store beyond what a request needs: counting, listing, and
+/// raw reads and writes that bypass expiry and merging. A separate trait, so
+/// a store that cannot do these (a custom store, which has only its four raw
+/// calls) simply lacks it rather than failing at run time.
 pub trait Inspect: Send + Sync {
     /// The number of records held (expired but not yet cleaned included).
     fn len(&self) -> Result<u64>;
@@ -143,6 +143,16 @@ pub trait Inspect: Send + Sync {
     fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
     }
+    /// Every record's store key with its expiry, in store key order,
+    /// expired ones included.
+    fn list(&self) -> Result<Vec<(StoreKey, f64)>>;
+    /// The record under `key` whatever its expiry (tools show expired
+    /// records too), or `None`. Not counted as a load; an undecodable
+    /// record is [`Error::Corrupt`], counted as `corrupt`.
+    fn get(&self, key: &StoreKey) -> Result<Option<Record>>;
+    /// Stores `record` under `key` as it is, replacing whatever was there:
+    /// no merge, no counter (a raw put, for tools and tests).
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()>;
 }
 
 /// Removing expired records, apart from what a request needs (tower-sessions'
@@ -182,7 +192,7 @@ pub fn merge_into(record: &mut Record, update: &Update<'_>) -> CommitOutcome {
 /// [`Error::Unsupported`]`("clean")`.
 ///
 /// ```
-/// use spysession_core::{clean_store, MemoryStore, Record, SessionId, Store};
+/// use spysession_core::{clean_store, Inspect, MemoryStore, Record, SessionId};
 /// let store = MemoryStore::default();
 /// store.save(&SessionId::generate().store_key(), &Record::new(0.0, 10.0, Default::default()))?;
 /// assert_eq!(clean_store(&store, 5.0)?, 0);

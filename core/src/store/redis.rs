@@ -275,50 +275,6 @@ impl RedisStore {
         hash_key(&self.options.prefix, &key.to_hex())
     }
 
-    /// The record of `id` whatever its expiry (for operators' tools, which
-    /// show expired records too, as [`crate::DbmStore::load_any`]); `None`
-    /// when there is none.
-    pub fn load_any(&self, key: &StoreKey) -> Result<Option<Record>> {
-        self.check_layout()?;
-        let key = self.key(key);
-        let fields: BTreeMap<Vec<u8>, Vec<u8>> =
-            self.with_connection(|con| redis::cmd("HGETALL").arg(&key).query(con))?;
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        check_version(fields.get(b"m:v".as_slice()).map(Vec::as_slice))?;
-        decode_hash(fields)
-            .map(Some)
-            .map_err(|why| self.corrupt(why))
-    }
-
-    /// Every session with its expiry, in store key order, expired ones
-    /// included (what [`crate::DbmStore::list`] gives, for operators'
-    /// tools): read from the buckets' expiry sets, 256 commands. A member
-    /// that is not a well-formed store key is left out.
-    pub fn list(&self) -> Result<Vec<(StoreKey, f64)>> {
-        self.check_layout()?;
-        let mut found = Vec::new();
-        for bucket in 0..BUCKETS {
-            let set = set_key(&self.options.prefix, bucket);
-            let members: Vec<(Vec<u8>, f64)> = self.with_connection(|con| {
-                redis::cmd("ZRANGE")
-                    .arg(&set)
-                    .arg(0)
-                    .arg(-1)
-                    .arg("WITHSCORES")
-                    .query(con)
-            })?;
-            found.extend(
-                members
-                    .into_iter()
-                    .filter_map(|(m, t)| Some((StoreKey::parse(m).ok()?, t))),
-            );
-        }
-        found.sort_by_key(|(id, _)| *id);
-        Ok(found)
-    }
-
     /// Runs `op` on a pooled connection (see [`Pool::run`]), counting a key
     /// of the wrong Redis type as a damaged record.
     fn with_connection<T>(&self, op: impl FnMut(&mut Conn) -> redis::RedisResult<T>) -> Result<T> {
@@ -535,6 +491,51 @@ impl Inspect for RedisStore {
         }
         Ok(total)
     }
+
+    /// Read from the buckets' expiry sets, 256 commands. A member that is
+    /// not a well-formed store key is left out.
+    fn list(&self) -> Result<Vec<(StoreKey, f64)>> {
+        self.check_layout()?;
+        let mut found = Vec::new();
+        for bucket in 0..BUCKETS {
+            let set = set_key(&self.options.prefix, bucket);
+            let members: Vec<(Vec<u8>, f64)> = self.with_connection(|con| {
+                redis::cmd("ZRANGE")
+                    .arg(&set)
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES")
+                    .query(con)
+            })?;
+            found.extend(
+                members
+                    .into_iter()
+                    .filter_map(|(m, t)| Some((StoreKey::parse(m).ok()?, t))),
+            );
+        }
+        found.sort_by_key(|(id, _)| *id);
+        Ok(found)
+    }
+
+    /// One `HGETALL`.
+    fn get(&self, key: &StoreKey) -> Result<Option<Record>> {
+        self.check_layout()?;
+        let key = self.key(key);
+        let fields: BTreeMap<Vec<u8>, Vec<u8>> =
+            self.with_connection(|con| redis::cmd("HGETALL").arg(&key).query(con))?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        check_version(fields.get(b"m:v".as_slice()).map(Vec::as_slice))?;
+        decode_hash(fields)
+            .map(Some)
+            .map_err(|why| self.corrupt(why))
+    }
+
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
+        self.check_layout()?;
+        self.write_record(key, record)
+    }
 }
 
 /// One pass over the buckets' expiry sets (see `clean_bucket`).
@@ -554,13 +555,8 @@ impl Sweep for RedisStore {
 impl Store for RedisStore {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
-        let record = self.load_any(key)?;
+        let record = self.get(key)?;
         Ok(record.filter(|r| !r.is_expired(now)).map(Arc::new))
-    }
-
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        self.check_layout()?;
-        self.write_record(key, record)
     }
 
     fn delete(&self, key: &StoreKey) -> Result<bool> {
@@ -660,7 +656,7 @@ impl Store for RedisStore {
                 Some(Arc::new(record))
             }
             // Merged into another writer's: read back what the script made.
-            CommitOutcome::Stored { .. } => self.load_any(store_key)?.map(Arc::new),
+            CommitOutcome::Stored { .. } => self.get(store_key)?.map(Arc::new),
         };
         Ok(Committed { outcome, record })
     }

@@ -40,7 +40,7 @@ impl DbmStore {
     /// fewer than 100,000.
     ///
     /// ```
-    /// use spysession_core::{DbmOptions, DbmStore, Record, SessionId, Store};
+    /// use spysession_core::{DbmOptions, DbmStore, Inspect, Record, SessionId};
     /// # let dir = tempfile::tempdir()?;
     /// let options = DbmOptions { durable: false, ..Default::default() };
     /// let store = DbmStore::open_with(dir.path(), options)?;

@@ -3,7 +3,7 @@
 //!
 //! The store and its commit live here; `index` keeps the records and the
 //! expiry index in step, `clean` removes expired records in batches, and
-//! `inspect` has the operators' tools (list, usage, any record).
+//! `inspect` has the operators' tools ([`Inspect`], usage).
 
 mod clean;
 mod index;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use lmdb::{RwTransaction, Transaction};
 use parking_lot::RwLock;
 
-use self::index::{get, put, remove, stored_expiry};
+use self::index::{get, put, remove};
 use super::env_registry::{self, EnvOptions, SharedEnv};
 use super::{merge, Committed, Counters, Inspect, Store, Sweep, Update};
 use crate::error::{Error, Result};
@@ -125,12 +125,6 @@ impl DbmStore {
     }
 }
 
-impl Inspect for DbmStore {
-    fn len(&self) -> Result<u64> {
-        self.env()?.record_count()
-    }
-}
-
 /// Through the expiry index, in bounded batches (see
 /// [`DbmStore::clean_with_progress`]).
 impl Sweep for DbmStore {
@@ -149,13 +143,6 @@ impl Store for DbmStore {
         };
         let record = self.decode_counted(bytes)?;
         Ok((!record.is_expired(now)).then(|| Arc::new(record)))
-    }
-
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        self.write(|shared, txn| {
-            let old_expiry = get(txn, shared, key)?.and_then(stored_expiry);
-            put(txn, shared, key, record, old_expiry)
-        })
     }
 
     fn delete(&self, key: &StoreKey) -> Result<bool> {
