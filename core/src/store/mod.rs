@@ -6,6 +6,7 @@
 //! Rust (a Python subclass, a C callback table) implement the smaller
 //! [`RawStore`] and are wrapped in a [`CustomStore`].
 
+mod closable;
 mod counters;
 mod custom;
 mod dbm;
@@ -20,6 +21,7 @@ mod url;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisOptions, RedisStore};
+pub use closable::Closable;
 pub use counters::{Counters, StoreStats};
 pub use custom::{CustomStore, RawStore};
 pub use dbm::{DbmOptions, DbmStore};
@@ -199,7 +201,7 @@ pub fn merge_into(record: &mut Record, update: &Update<'_>) -> CommitOutcome {
 /// assert_eq!(clean_store(&store, 10.0)?, 1);
 /// # Ok::<(), spysession_core::Error>(())
 /// ```
-pub fn clean_store(store: &dyn Store, now: f64) -> Result<u64> {
+pub fn clean_store<S: Store + ?Sized>(store: &S, now: f64) -> Result<u64> {
     store.sweep().ok_or(Error::Unsupported("clean"))?.clean(now)
 }
 
