@@ -24,7 +24,7 @@ pub(super) const CLEAN_BATCH: usize = 5000;
 /// so a clean holds at most 2.4 MB, however many records are due.
 const CLEAN_WINDOW: usize = 100_000;
 impl DbmStore {
-    /// [`Store::clean`], calling `progress` with the running total of records
+    /// [`Sweep::clean`](crate::Sweep::clean), calling `progress` with the running total of records
     /// removed after each batch (one write transaction of at most 5000
     /// removals), so a tool can show progress on a long clean.
     ///

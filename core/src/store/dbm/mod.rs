@@ -48,7 +48,7 @@ impl Default for DbmOptions {
 /// Sessions in an LMDB directory.
 ///
 /// One records database (id -> record) and one expiry index (expires-at,
-/// big-endian, + id), so [`Store::clean`] costs O(expired records), not
+/// big-endian, + id), so [`Sweep::clean`](crate::Sweep::clean) costs O(expired records), not
 /// O(records). Any number of `DbmStore`s may name one directory: the process
 /// opens its LMDB environment once (the first opener's `map_size` and
 /// `durable` apply to it; a durable store on a non-durable environment syncs

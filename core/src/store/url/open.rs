@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::StoreUrl;
 #[cfg(feature = "redis")]
 use super::{nodes_text, redact_url, RedisAuth};
-#[cfg(feature = "redis")]
+#[cfg(any(doc, feature = "redis"))]
 use crate::error::Error;
 use crate::error::Result;
 #[cfg(feature = "redis")]
