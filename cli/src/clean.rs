@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use spysession_core::{DbmStore, Store};
+use spysession_core::{DbmStore, Inspect, Sweep};
 
 use crate::failure::Failure;
 use crate::render::{self, write_json};

@@ -20,9 +20,10 @@ pub struct DeleteArgs {
 /// Deletes the record (expired or not); an unknown session is exit 1.
 /// Messages name the store key, never the id.
 pub fn run(args: &DeleteArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let store = store::open(&args.store)?;
+    let opened = store::open(&args.store)?;
     let key = args.target.store_key();
-    let deleted = store
+    let deleted = opened
+        .store()
         .delete(&key)
         .map_err(|e| Failure::caused(format!("cannot delete session {key}"), e))?;
     if !deleted {

@@ -38,6 +38,7 @@ pub fn run(args: &ListArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let store = store::open(&args.store)?;
     let now = args.time.now();
     let entries = store
+        .inspect()
         .list()
         .map_err(|e| Failure::caused("cannot read the store's expiry index", e))?;
     let matching: Vec<_> = entries

@@ -34,7 +34,8 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let store = store::open(&args.store)?;
     let key = args.target.store_key();
     let record = store
-        .load_any(&key)
+        .inspect()
+        .get(&key)
         .map_err(|e| Failure::caused(format!("cannot read session {key}"), e))?
         .ok_or_else(|| Failure::new(format!("no session {key} in the store")))?;
     let now = args.time.now();

@@ -31,7 +31,7 @@ pub fn run(args: &StatsArgs, out: &mut dyn Write) -> Result<(), Failure> {
         let what = what.to_string();
         move |e| Failure::caused(format!("cannot read the store's {what}"), e)
     };
-    let entries = opened.list().map_err(fail("expiry index"))?;
+    let entries = opened.inspect().list().map_err(fail("expiry index"))?;
     // The LMDB figures; a Redis has no data file or map of ours to measure.
     let lmdb = match &opened {
         Opened::Dbm(store, dir) => {

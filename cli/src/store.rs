@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
 use spysession_core::{
-    redact_url, system_now, DbmOptions, DbmStore, Error, Record, RedisOptions, RedisStore, Store,
-    StoreKey, StoreUrl,
+    redact_url, system_now, DbmOptions, DbmStore, Error, Inspect, RedisOptions, RedisStore, Store,
+    StoreUrl,
 };
 
 use crate::failure::Failure;
@@ -73,27 +73,21 @@ pub enum Opened {
 }
 
 impl Opened {
-    /// Every session's store key with its expiry, in key order, expired ones included.
-    pub fn list(&self) -> spysession_core::Result<Vec<(StoreKey, f64)>> {
+    /// The store as a request sees it (`delete`).
+    pub fn store(&self) -> &dyn Store {
         match self {
-            Opened::Dbm(store, _) => store.list(),
-            Opened::Redis(store, _) => store.list(),
+            Opened::Dbm(store, _) => store,
+            Opened::Redis(store, _) => &**store,
         }
     }
 
-    /// The record under `key` whatever its expiry.
-    pub fn load_any(&self, key: &StoreKey) -> spysession_core::Result<Option<Record>> {
+    /// The store's operators' side: `list` (every store key with its
+    /// expiry, in key order, expired ones included) and `get` (a record
+    /// whatever its expiry).
+    pub fn inspect(&self) -> &dyn Inspect {
         match self {
-            Opened::Dbm(store, _) => store.load_any(key),
-            Opened::Redis(store, _) => store.load_any(key),
-        }
-    }
-
-    /// Deletes the record under `key`; true when there was one.
-    pub fn delete(&self, key: &StoreKey) -> spysession_core::Result<bool> {
-        match self {
-            Opened::Dbm(store, _) => store.delete(key),
-            Opened::Redis(store, _) => store.delete(key),
+            Opened::Dbm(store, _) => store,
+            Opened::Redis(store, _) => &**store,
         }
     }
 

@@ -29,7 +29,7 @@ fn clean_removes_exactly_the_expired_and_prints_one_line() {
         stderr(&out)
     );
     for id in &expired {
-        assert!(store.load_any(id).unwrap().is_none(), "{id} survived");
+        assert!(store.get(id).unwrap().is_none(), "{id} survived");
     }
     for id in &live {
         assert!(store.load(id, NOW).unwrap().is_some(), "{id} was removed");
@@ -62,8 +62,8 @@ fn clean_without_now_uses_the_system_clock() {
         doc["now"].as_f64().unwrap() > NOW,
         "the clock is after 2023"
     );
-    assert!(store.load_any(&old).unwrap().is_none());
-    assert!(store.load_any(&future).unwrap().is_some());
+    assert!(store.get(&old).unwrap().is_none());
+    assert!(store.get(&future).unwrap().is_some());
 }
 
 #[test]
@@ -115,10 +115,7 @@ fn clean_in_many_batches_is_exact_while_another_writer_is_busy() {
 
     assert!(!written.is_empty());
     for id in &expired {
-        assert!(
-            store.load_any(id).unwrap().is_none(),
-            "expired {id} survived"
-        );
+        assert!(store.get(id).unwrap().is_none(), "expired {id} survived");
     }
     for id in live.iter().chain(&written) {
         assert!(store.load(id, NOW).unwrap().is_some(), "{id} was lost");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::*;
 use serde_json::json;
-use spysession_core::{Data, Record, SessionId, Store, StoreKey, Value};
+use spysession_core::{Data, Inspect, Record, SessionId, Store, StoreKey, Value};
 
 const NOW_ARG: &str = "1700000000";
 

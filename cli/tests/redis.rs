@@ -305,7 +305,7 @@ fn clean_removes_exactly_the_expired_while_a_web_process_writes() {
         writer.join().unwrap()
     });
     for id in &expired {
-        assert!(store.load_any(id).unwrap().is_none(), "{id} left");
+        assert!(store.get(id).unwrap().is_none(), "{id} left");
     }
     for id in live.iter().chain(&written) {
         assert!(store.load(id, NOW).unwrap().is_some(), "{id} removed");

@@ -3,7 +3,7 @@
 //! each clean its time, CPU time, the bytes of pages it dirtied (the
 //! kernel's `write_bytes`: a page counts again each time it is dirtied after
 //! being written out) and its batches. The numbers quoted in
-//! `DbmStore::clean_in_windows` (core/src/store/dbm.rs) come from here.
+//! `DbmStore::clean_in_windows` (core/src/store/dbm/clean.rs) come from here.
 //!
 //! `cargo run --release -p spysession-core --example clean_durable [DIR] [ROUNDS]`
 //!

@@ -80,8 +80,8 @@ pub use record::{Changes, CompactString, Data, Record, FORMAT_VERSION};
 pub use session::{CommitResult, Session};
 pub use store::redact_url;
 pub use store::{
-    clean_store, merge, CommitOutcome, Committed, Counters, CustomStore, DbmOptions, DbmStore,
-    Inspect, MemoryStore, RawStore, Store, StoreStats, StoreUrl, Update,
+    clean_store, merge, Closable, CommitOutcome, Committed, Counters, CustomStore, DbmOptions,
+    DbmStore, Inspect, MemoryStore, RawStore, Store, StoreStats, StoreUrl, Sweep, Update,
 };
 #[cfg(feature = "redis")]
 pub use store::{RedisAuth, RedisNode, RedisOptions, RedisStore};

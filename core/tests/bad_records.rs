@@ -69,7 +69,7 @@ fn every_truncation_of_a_stored_record_is_corrupt_and_a_fresh_session() {
     let dir = tempfile::tempdir().unwrap();
     let (store, manager, victim, keeper) = two_sessions(dir.path());
     let whole = store
-        .load_any(&victim.store_key())
+        .get(&victim.store_key())
         .unwrap()
         .expect("the victim is stored")
         .encode();
@@ -97,11 +97,7 @@ fn every_truncation_of_a_stored_record_is_corrupt_and_a_fresh_session() {
 fn a_record_of_another_format_version_is_corrupt_and_a_fresh_session() {
     let dir = tempfile::tempdir().unwrap();
     let (store, manager, victim, keeper) = two_sessions(dir.path());
-    let whole = store
-        .load_any(&victim.store_key())
-        .unwrap()
-        .unwrap()
-        .encode();
+    let whole = store.get(&victim.store_key()).unwrap().unwrap().encode();
     assert_eq!(whole[0], 0x95, "a 5-array");
     assert_eq!(whole[1], FORMAT_VERSION, "the version follows");
     for version in [0u8, 1, FORMAT_VERSION + 1, 0x7f] {

@@ -14,7 +14,8 @@ use spysession_core::*;
 const T0: f64 = 1_700_000_000.0;
 
 /// A MemoryStore whose commits or deletes fail while told to (a full disk,
-/// a Redis that is down).
+/// a Redis that is down). It has no [`Sweep`] side, as a store that expires
+/// records by itself would not.
 #[derive(Default)]
 struct Flaky {
     inner: MemoryStore,
@@ -30,17 +31,11 @@ impl Store for Flaky {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.inner.load(key, now)
     }
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        self.inner.save(key, record)
-    }
     fn delete(&self, key: &StoreKey) -> Result<bool> {
         if self.fail_delete.load(Ordering::SeqCst) {
             return Err(down());
         }
         self.inner.delete(key)
-    }
-    fn clean(&self, now: f64) -> Result<u64> {
-        self.inner.clean(now)
     }
     fn inspect(&self) -> Option<&dyn Inspect> {
         self.inner.inspect()
@@ -184,4 +179,14 @@ fn a_damaged_lmdb_file_is_a_store_error_not_a_fresh_session() {
         0,
         "no record was met, the store is damaged"
     );
+}
+
+#[test]
+fn clean_store_on_a_store_that_cannot_sweep_is_unsupported_and_removes_nothing() {
+    let (store, _manager, cookie) = logged_in();
+    assert!(store.sweep().is_none());
+    let err = clean_store(&*store, f64::INFINITY).unwrap_err();
+    assert!(matches!(err, Error::Unsupported("clean")), "{err:?}");
+    assert!(store.inner.load(&key_of(&cookie), T0).unwrap().is_some());
+    assert_eq!(store.stats().cleaned, 0);
 }

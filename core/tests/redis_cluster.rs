@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 
 use redis_harness::cluster::Cluster;
 use spysession_core::{
-    Data, Inspect, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey, StoreUrl,
+    clean_store, Data, Inspect, Record, RedisOptions, RedisStore, SessionId, Store, StoreKey,
+    StoreUrl, Sweep,
 };
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -35,7 +36,7 @@ fn store(pool_size: usize) -> RedisStore {
 store_suite!(
     redis_cluster,
     (Arc::new(crate::store(4)), Box::new(crate::COUNTING.read())),
-    len: true
+    inspect: true
 );
 
 /// Fills bucket after bucket with `per_bucket` sessions in the store's
@@ -196,21 +197,15 @@ fn a_store_url_opens_the_cluster_store() {
     let prefix = redis_harness::unique_prefix("u");
     let url = format!("{}?prefix={prefix}", cluster().url());
     let store = StoreUrl::parse(&url).unwrap().open().unwrap();
+    let inspect = store.inspect().expect("a RedisStore inspects");
     let ids: Vec<StoreKey> = (0..20)
         .map(|_| StoreKey::of(&SessionId::generate()))
         .collect();
     for id in &ids {
-        store
+        inspect
             .save(id, &Record::new(100.0, 200.0, Data::new()))
             .unwrap();
     }
-    assert_eq!(
-        store
-            .inspect()
-            .expect("a RedisStore can count")
-            .len()
-            .unwrap(),
-        20
-    );
-    assert_eq!(store.clean(200.0).unwrap(), 20);
+    assert_eq!(inspect.len().unwrap(), 20);
+    assert_eq!(clean_store(&*store, 200.0).unwrap(), 20);
 }

@@ -13,7 +13,7 @@ store_suite!(
         let store = RedisStore::open(&server.url()).unwrap();
         (Arc::new(store), Box::new(server))
     },
-    len: true
+    inspect: true
 );
 
 store_suite!(
@@ -24,7 +24,7 @@ store_suite!(
         let store = RedisStore::open_with(&server.unix_url(), options).unwrap();
         (Arc::new(store), Box::new(server))
     },
-    len: true
+    inspect: true
 );
 
 #[cfg(feature = "redis-tls")]
@@ -36,5 +36,5 @@ store_suite!(
         let store = RedisStore::open_with(&server.url(), options).unwrap();
         (Arc::new(store), Box::new(server))
     },
-    len: true
+    inspect: true
 );

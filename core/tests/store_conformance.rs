@@ -5,7 +5,7 @@ mod common;
 
 use common::MapStore;
 
-store_suite!(memory, (Arc::new(MemoryStore::default()), Box::new(())), len: true);
+store_suite!(memory, (Arc::new(MemoryStore::default()), Box::new(())), inspect: true);
 
 store_suite!(
     dbm_durable,
@@ -14,7 +14,7 @@ store_suite!(
         let store = DbmStore::open(dir.path()).unwrap();
         (Arc::new(store), Box::new(dir))
     },
-    len: true
+    inspect: true
 );
 
 store_suite!(
@@ -24,7 +24,7 @@ store_suite!(
         let store = DbmStore::open_with(dir.path(), DbmOptions { durable: false, ..Default::default() }).unwrap();
         (Arc::new(store), Box::new(dir))
     },
-    len: true
+    inspect: true
 );
 
-store_suite!(custom, (Arc::new(CustomStore::new(MapStore::default())), Box::new(())), len: false);
+store_suite!(custom, (Arc::new(CustomStore::new(MapStore::default())), Box::new(())), inspect: false);

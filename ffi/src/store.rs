@@ -5,7 +5,7 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
 use std::sync::Arc;
 
-use spysession_core::{DbmOptions, DbmStore, MemoryStore, SessionId, Store, StoreKey};
+use spysession_core::{clean_store, DbmOptions, DbmStore, MemoryStore, SessionId, Store, StoreKey};
 
 use crate::buf::sps_buf;
 use crate::guard::{arg_ref, bytes, guard, guard_void, init_size, options_ref, Out};
@@ -153,7 +153,7 @@ pub unsafe extern "C" fn sps_store_clean(
         if now.is_nan() {
             return Err(FfiError::invalid("now is NaN"));
         }
-        out.write(store.inner.clean(now)?);
+        out.write(clean_store(&*store.inner, now)?);
         Ok(())
     })
 }

@@ -62,8 +62,8 @@ fn clean_store(py: Python<'_>, store: Option<&Bound<'_, PyAny>>) -> PyResult<u64
         Some(clock) => clock.read(py)?,
         None => system_now(),
     };
-    let gate = SessionStore::gate(&store)?;
-    unlocked(py, || spysession_core::Store::clean(&*gate, now))
+    let engine = SessionStore::engine(&store)?;
+    unlocked(py, || spysession_core::clean_store(&*engine, now))
 }
 
 /// The store key of session id `id` (32 lowercase hex characters): what

@@ -270,8 +270,7 @@ impl SessionManager {
             given.insert("store", store.clone().unbind());
         }
         let settings = resolve(py, &given)?;
-        let gate = SessionStore::gate(settings.store.bind(py))?;
-        let engine_store: Arc<dyn Store> = gate;
+        let engine_store: Arc<dyn Store> = SessionStore::engine(settings.store.bind(py))?;
         let clock = match &settings.clock {
             Some(c) => c.engine_clock(py),
             None => Arc::new(SystemClock),

@@ -1,12 +1,11 @@
 //! `SessionStore` (the base class, subclassable in Python) and the built-in
 //! `MemoryStore`, `DbmStore` and `RedisStore`.
 //!
-//! Every store object owns one engine store behind a [`Gate`], shared by the
-//! managers made over it: counters are per store object, and `close()` shuts
-//! the gate for all of them.
+//! Every store object owns one engine store inside the core's [`Closable`],
+//! shared by the managers made over it: counters are per store object, and
+//! `close()` closes it for all of them.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -14,85 +13,12 @@ use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 use spysession_core::{
-    system_now, Committed, Counters, CustomStore, DbmOptions, DbmStore as CoreDbm, Error, Inspect,
-    MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Result, Store,
-    StoreKey, Update,
+    clean_store, system_now, Closable, CustomStore, DbmOptions, DbmStore as CoreDbm, Inspect,
+    MemoryStore as CoreMemory, Record, RedisOptions, RedisStore as CoreRedis, Store, StoreKey,
 };
 
 use crate::custom_store::PyRawStore;
 use crate::errors::{config_error, unlocked};
-
-/// An engine store that can be closed: after `close()` every call is
-/// [`Error::Closed`]. The store itself (and an LMDB environment) is released
-/// when the last object using it is gone.
-pub struct Gate {
-    inner: Arc<dyn Store>,
-    closed: AtomicBool,
-    /// Built-in stores take raw records from Python; custom ones define them.
-    native: bool,
-}
-
-impl Gate {
-    fn new(inner: Arc<dyn Store>, native: bool) -> Arc<Self> {
-        Arc::new(Gate {
-            inner,
-            closed: AtomicBool::new(false),
-            native,
-        })
-    }
-
-    fn open(&self) -> Result<&dyn Store> {
-        if self.closed.load(Ordering::Acquire) {
-            Err(Error::Closed)
-        } else {
-            Ok(&*self.inner)
-        }
-    }
-
-    /// Shuts the gate (idempotent).
-    pub fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-    }
-}
-
-/// Only for an inner store that has it (see `inspect` below).
-impl Inspect for Gate {
-    fn len(&self) -> Result<u64> {
-        match self.open()?.inspect() {
-            Some(inner) => inner.len(),
-            None => unreachable!("Gate::inspect is None for such a store"),
-        }
-    }
-}
-
-impl Store for Gate {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
-        self.open()?.load(key, now)
-    }
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        self.open()?.save(key, record)
-    }
-    fn delete(&self, key: &StoreKey) -> Result<bool> {
-        self.open()?.delete(key)
-    }
-    fn clean(&self, now: f64) -> Result<u64> {
-        self.open()?.clean(now)
-    }
-    fn inspect(&self) -> Option<&dyn Inspect> {
-        self.inner.inspect().map(|_| self as &dyn Inspect)
-    }
-    fn counters(&self) -> &Counters {
-        self.inner.counters()
-    }
-    fn commit(
-        &self,
-        key: &StoreKey,
-        update: &Update<'_>,
-        loaded: &mut Option<Arc<Record>>,
-    ) -> Result<Committed> {
-        self.open()?.commit(key, update, loaded)
-    }
-}
 
 fn parse_key(key: &str) -> PyResult<StoreKey> {
     StoreKey::parse(key).map_err(|e| PyValueError::new_err(format!("{e}: {key:?}")))
@@ -106,30 +32,41 @@ fn parse_key(key: &str) -> PyResult<StoreKey> {
 /// reaches the caller as `StoreError`, chained as its `__cause__`.
 #[pyclass(module = "spysession", subclass, weakref, frozen)]
 pub struct SessionStore {
-    gate: OnceLock<Arc<Gate>>,
+    /// The engine store, closable; made on first use for a Python subclass.
+    engine: OnceLock<Arc<Engine>>,
+    /// True for the built-in stores, which take raw records from Python;
+    /// a subclass defines its own `load`, `save`, `delete` and `clean`.
+    native: bool,
 }
+
+/// What a store object holds: its engine store, closable for every manager
+/// made over it.
+pub type Engine = Closable<dyn Store>;
 
 impl SessionStore {
     pub(crate) fn native(store: Arc<dyn Store>) -> Self {
-        let gate = OnceLock::new();
-        let _ = gate.set(Gate::new(store, true));
-        SessionStore { gate }
+        SessionStore {
+            engine: OnceLock::from(Arc::new(Closable::new(store))),
+            native: true,
+        }
     }
 
     /// The engine store of `obj`, made on first use for a Python subclass.
-    pub fn gate(obj: &Bound<'_, SessionStore>) -> PyResult<Arc<Gate>> {
-        if let Some(gate) = obj.get().gate.get() {
-            return Ok(gate.clone());
+    pub fn engine(obj: &Bound<'_, SessionStore>) -> PyResult<Arc<Engine>> {
+        if let Some(engine) = obj.get().engine.get() {
+            return Ok(engine.clone());
         }
         let raw = PyRawStore::new(obj.as_any())?;
-        let gate = Gate::new(Arc::new(CustomStore::new(raw)), false);
-        Ok(obj.get().gate.get_or_init(|| gate).clone())
+        let engine: Arc<Engine> = Arc::new(Closable::new(Arc::new(CustomStore::new(raw))));
+        Ok(obj.get().engine.get_or_init(|| engine).clone())
     }
 
-    fn native_gate(obj: &Bound<'_, SessionStore>, method: &str) -> PyResult<Arc<Gate>> {
-        let gate = Self::gate(obj)?;
-        if gate.native {
-            Ok(gate)
+    /// The engine store of a built-in store, for the base class's own
+    /// `load`, `save`, `delete` and `clean`; a subclass that did not define
+    /// `method` is told so.
+    fn native_engine(obj: &Bound<'_, SessionStore>, method: &str) -> PyResult<Arc<Engine>> {
+        if obj.get().native {
+            Self::engine(obj)
         } else {
             Err(PyNotImplementedError::new_err(format!(
                 "{}.{method}() is not defined: a SessionStore subclass must define \
@@ -146,7 +83,8 @@ impl SessionStore {
     #[pyo3(signature = (*_args, **_kwargs))]
     fn py_new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
         SessionStore {
-            gate: OnceLock::new(),
+            engine: OnceLock::new(),
+            native: false,
         }
     }
 
@@ -154,9 +92,9 @@ impl SessionStore {
     /// too, until cleaned). A malformed key: ValueError.
     fn load<'py>(slf: &Bound<'py, Self>, key: &str) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let py = slf.py();
-        let gate = Self::native_gate(slf, "load")?;
+        let store = Self::native_engine(slf, "load")?;
         let key = parse_key(key)?;
-        let record = unlocked(py, || gate.load(&key, f64::NEG_INFINITY))?;
+        let record = unlocked(py, || store.load(&key, f64::NEG_INFINITY))?;
         Ok(record.map(|r| PyBytes::new(py, &r.encode())))
     }
 
@@ -164,35 +102,35 @@ impl SessionStore {
     /// replaces the expiry written inside it. Bytes that are not a record,
     /// or a malformed key: ValueError.
     fn save(slf: &Bound<'_, Self>, key: &str, record: &[u8], expires_at: f64) -> PyResult<()> {
-        let gate = Self::native_gate(slf, "save")?;
+        let store = Self::native_engine(slf, "save")?;
         let key = parse_key(key)?;
         let mut record = Record::decode(record)
             .map_err(|e| PyValueError::new_err(format!("not a session record: {e}")))?;
         record.expires_at = expires_at;
-        unlocked(slf.py(), || gate.save(&key, &record))
+        unlocked(slf.py(), || store.save(&key, &record))
     }
 
     /// Removes the record under store key `key` (no error when absent). A
     /// malformed key: ValueError.
     fn delete(slf: &Bound<'_, Self>, key: &str) -> PyResult<()> {
-        let gate = Self::native_gate(slf, "delete")?;
+        let store = Self::native_engine(slf, "delete")?;
         let key = parse_key(key)?;
-        unlocked(slf.py(), || gate.delete(&key).map(|_| ()))
+        unlocked(slf.py(), || store.delete(&key).map(|_| ()))
     }
 
     /// Removes every record expired at `now` (default: the current time);
     /// returns how many.
     #[pyo3(signature = (now=None))]
     fn clean(slf: &Bound<'_, Self>, now: Option<f64>) -> PyResult<u64> {
-        let gate = Self::native_gate(slf, "clean")?;
+        let store = Self::native_engine(slf, "clean")?;
         let now = now.unwrap_or_else(system_now);
-        unlocked(slf.py(), || gate.clean(now))
+        unlocked(slf.py(), || clean_store(&*store, now))
     }
 
     /// The number of records held (expired ones not yet cleaned included).
     fn __len__(slf: &Bound<'_, Self>) -> PyResult<usize> {
-        let gate = Self::gate(slf)?;
-        let Some(inspect) = gate.inspect() else {
+        let store = Self::engine(slf)?;
+        let Some(inspect) = store.inspect() else {
             let name = slf.get_type().name()?;
             return Err(PyTypeError::new_err(format!(
                 "object of type '{name}' has no len()"
@@ -206,7 +144,7 @@ impl SessionStore {
     /// cleaned, evicted, rejected (the core's one list, `StoreStats::NAMES`).
     fn stats<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(slf.py());
-        for (k, v) in Self::gate(slf)?.stats().fields() {
+        for (k, v) in Self::engine(slf)?.stats().fields() {
             d.set_item(k, v)?;
         }
         Ok(d)
@@ -214,14 +152,14 @@ impl SessionStore {
 
     /// Closes the store: later use raises StoreError. Closing twice is harmless.
     fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
-        Self::gate(slf)?.close();
+        Self::engine(slf)?.close();
         Ok(())
     }
 
     /// True once `close()` was called.
     #[getter]
     fn closed(slf: &Bound<'_, Self>) -> PyResult<bool> {
-        Ok(Self::gate(slf)?.closed.load(Ordering::Acquire))
+        Ok(Self::engine(slf)?.is_closed())
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -409,9 +347,9 @@ impl RedisStore {
 
     /// Checks that Redis answers (`PING`); StoreError when it does not.
     fn ping(slf: &Bound<'_, Self>) -> PyResult<()> {
-        let gate = SessionStore::gate(slf.as_super())?;
+        let engine = SessionStore::engine(slf.as_super())?;
         let store = slf.get().store.clone();
-        unlocked(slf.py(), || gate.open().and_then(|_| store.ping()))
+        unlocked(slf.py(), || engine.inner().and_then(|_| store.ping()))
     }
 
     /// The URL given at construction.

@@ -8,7 +8,7 @@ pub mod suite;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use spysession_core::{Data, DbmOptions, DbmStore, Record, SessionId, Store, StoreKey, Value};
+use spysession_core::{Data, DbmOptions, DbmStore, Inspect, Record, SessionId, StoreKey, Value};
 
 /// The time every test judges expiry by (`--now`).
 pub const NOW: f64 = 1_700_000_000.0;
@@ -27,12 +27,12 @@ pub fn open_store(dir: &Path) -> DbmStore {
 
 /// Saves a record expiring at `expires_at` holding `visited = n` under a
 /// new session id; returns its store key (what `list` shows).
-pub fn put(store: &(impl Store + ?Sized), expires_at: f64, n: i64) -> StoreKey {
+pub fn put(store: &(impl Inspect + ?Sized), expires_at: f64, n: i64) -> StoreKey {
     put_id(store, expires_at, n).store_key()
 }
 
 /// [`put`], returning the session id (what `show ID` takes).
-pub fn put_id(store: &(impl Store + ?Sized), expires_at: f64, n: i64) -> SessionId {
+pub fn put_id(store: &(impl Inspect + ?Sized), expires_at: f64, n: i64) -> SessionId {
     let id = SessionId::generate();
     let mut data = Data::new();
     data.insert("visited".to_string(), Value::Int(n));
@@ -45,7 +45,7 @@ pub fn put_id(store: &(impl Store + ?Sized), expires_at: f64, n: i64) -> Session
 /// Fills `store` with `live` sessions expiring after [`NOW`] and `expired`
 /// ones expired at it; returns their store keys, each list sorted.
 pub fn fill(
-    store: &(impl Store + ?Sized),
+    store: &(impl Inspect + ?Sized),
     live: usize,
     expired: usize,
 ) -> (Vec<StoreKey>, Vec<StoreKey>) {

@@ -7,7 +7,7 @@ use std::any::Any;
 use std::process::Output;
 use std::sync::Arc;
 
-use spysession_core::Store;
+use spysession_core::{Inspect, Store};
 
 /// A store as a web process opened it, and the arguments that name it to
 /// the command.
@@ -21,6 +21,14 @@ pub struct Site {
 }
 
 impl Site {
+    /// The store's [`Inspect`] side, for filling and counting (every store
+    /// the command reaches has one).
+    pub fn inspect(&self) -> &dyn Inspect {
+        self.store
+            .inspect()
+            .expect("a store the command reaches inspects")
+    }
+
     /// Runs the command with `args` then the store's own arguments.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut all: Vec<&str> = args.to_vec();
@@ -59,7 +67,7 @@ macro_rules! cli_suite {
             #[test]
             fn list_expired_filters_and_pages_in_json() {
                 let site = site();
-                let (_, expired) = fill(&*site.store, 4, 5);
+                let (_, expired) = fill(site.inspect(), 4, 5);
                 let want: Vec<String> = expired.iter().map(|k| k.to_string()).collect();
                 let base = ["list", "--now", NOW_ARG, "--json"];
                 let doc = json(&site.run(&[&base[..], &["--expired"]].concat()));
@@ -87,7 +95,7 @@ macro_rules! cli_suite {
             #[test]
             fn show_and_delete_of_an_unknown_id_exit_1_with_a_message() {
                 let site = site();
-                fill(&*site.store, 2, 0);
+                fill(site.inspect(), 2, 0);
                 let unknown = SessionId::generate();
                 let (id, key) = (unknown.to_string(), unknown.store_key().to_string());
                 for cmd in ["show", "delete"] {
@@ -103,17 +111,13 @@ macro_rules! cli_suite {
                         assert!(!err.contains(&id), "the id is never printed: {err}");
                     }
                 }
-                assert_eq!(
-                    site.store.inspect().unwrap().len().unwrap(),
-                    2,
-                    "nothing deleted"
-                );
+                assert_eq!(site.inspect().len().unwrap(), 2, "nothing deleted");
             }
 
             #[test]
             fn delete_by_key_removes_exactly_that_session() {
                 let site = site();
-                let (live, _) = fill(&*site.store, 3, 0);
+                let (live, _) = fill(site.inspect(), 3, 0);
                 let key = live[1].to_string();
                 let out = site.run(&["delete", "--key", &key]);
                 assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -6,7 +6,7 @@ use parking_lot::Mutex;
 
 use std::sync::Arc;
 
-use super::{merge, Committed, Counters, Store, Update};
+use super::{merge, Committed, Counters, Store, Sweep, Update};
 use crate::error::Result;
 use crate::record::Record;
 use crate::store_key::StoreKey;
@@ -57,6 +57,15 @@ impl<R: RawStore> CustomStore<R> {
     }
 }
 
+/// The raw store's own `clean`, counted here.
+impl<R: RawStore> Sweep for CustomStore<R> {
+    fn clean(&self, now: f64) -> Result<u64> {
+        let n = self.raw.clean(now)?;
+        self.counters.count_cleaned(n);
+        Ok(n)
+    }
+}
+
 impl<R: RawStore> Store for CustomStore<R> {
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
         self.counters.count_load();
@@ -67,19 +76,13 @@ impl<R: RawStore> Store for CustomStore<R> {
         Ok((!record.is_expired(now)).then(|| Arc::new(record)))
     }
 
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        self.raw.save(key, &record.encode(), record.expires_at)
-    }
-
     fn delete(&self, key: &StoreKey) -> Result<bool> {
         // The raw interface does not say whether a record was there.
         self.raw.delete(key).map(|()| true)
     }
 
-    fn clean(&self, now: f64) -> Result<u64> {
-        let n = self.raw.clean(now)?;
-        self.counters.count_cleaned(n);
-        Ok(n)
+    fn sweep(&self) -> Option<&dyn Sweep> {
+        Some(self)
     }
 
     fn counters(&self) -> &Counters {
@@ -98,7 +101,7 @@ impl<R: RawStore> Store for CustomStore<R> {
         let (record, outcome) = merge(current, update);
         let record = record.map(Arc::new);
         if let Some(record) = &record {
-            self.save(key, record)?;
+            self.raw.save(key, &record.encode(), record.expires_at)?;
         }
         self.counters.count_commit(outcome);
         Ok(Committed { outcome, record })

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::{expiry_key, merge, merge_into, Committed, Counters, Inspect, Store, Update};
+use super::{expiry_key, merge, merge_into, Committed, Counters, Inspect, Store, Sweep, Update};
 use crate::error::Result;
 use crate::record::Record;
 use crate::store_key::StoreKey;
@@ -144,32 +144,37 @@ impl Inspect for MemoryStore {
     fn len(&self) -> Result<u64> {
         Ok(self.len.load(Ordering::Relaxed) as u64)
     }
-}
 
-impl Store for MemoryStore {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
-        self.counters.count_load();
+    fn list(&self) -> Result<Vec<(StoreKey, f64)>> {
+        let mut out: Vec<_> = self
+            .shards
+            .iter()
+            .flat_map(|shard| {
+                let shard = shard.read();
+                let entries: Vec<_> = shard
+                    .records
+                    .iter()
+                    .map(|(key, record)| (*key, record.expires_at))
+                    .collect();
+                entries
+            })
+            .collect();
+        out.sort_by_key(|(key, _)| *key);
+        Ok(out)
+    }
+
+    fn get(&self, key: &StoreKey) -> Result<Option<Record>> {
         let shard = self.shard(key).read();
-        Ok(shard
-            .records
-            .get(key)
-            .filter(|r| !r.is_expired(now))
-            .cloned())
+        Ok(shard.records.get(key).map(|record| Record::clone(record)))
     }
 
     fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
         self.insert(key, Arc::new(record.clone()));
         Ok(())
     }
+}
 
-    fn delete(&self, key: &StoreKey) -> Result<bool> {
-        let removed = self.shard(key).write().remove(key).is_some();
-        if removed {
-            self.len.fetch_sub(1, Ordering::Relaxed);
-        }
-        Ok(removed)
-    }
-
+impl Sweep for MemoryStore {
     fn clean(&self, now: f64) -> Result<u64> {
         let mut removed = 0;
         for shard in &self.shards {
@@ -186,8 +191,32 @@ impl Store for MemoryStore {
         self.counters.count_cleaned(removed as u64);
         Ok(removed as u64)
     }
+}
+
+impl Store for MemoryStore {
+    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
+        self.counters.count_load();
+        let shard = self.shard(key).read();
+        Ok(shard
+            .records
+            .get(key)
+            .filter(|r| !r.is_expired(now))
+            .cloned())
+    }
+
+    fn delete(&self, key: &StoreKey) -> Result<bool> {
+        let removed = self.shard(key).write().remove(key).is_some();
+        if removed {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+        Ok(removed)
+    }
 
     fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
+    }
+
+    fn sweep(&self) -> Option<&dyn Sweep> {
         Some(self)
     }
 

@@ -6,6 +6,7 @@
 //! Rust (a Python subclass, a C callback table) implement the smaller
 //! [`RawStore`] and are wrapped in a [`CustomStore`].
 
+mod closable;
 mod counters;
 mod custom;
 mod dbm;
@@ -21,6 +22,7 @@ mod writer_lock;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisOptions, RedisStore};
+pub use closable::Closable;
 pub use counters::{Counters, StoreStats};
 pub use custom::{CustomStore, RawStore};
 pub use dbm::{DbmOptions, DbmStore};
@@ -31,7 +33,7 @@ pub use url::{RedisAuth, RedisNode};
 
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::record::{Changes, Record};
 use crate::store_key::StoreKey;
 
@@ -92,12 +94,8 @@ pub trait Store: Send + Sync {
     /// The record under `key`, or `None` when there is none or it is
     /// expired at `now`.
     fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>>;
-    /// Stores `record` under `key`, replacing whatever was there.
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()>;
     /// Removes the record; true when there was one.
     fn delete(&self, key: &StoreKey) -> Result<bool>;
-    /// Removes every record expired at `now`; returns how many.
-    fn clean(&self, now: f64) -> Result<u64>;
     /// The store's counters (see [`StoreStats`]).
     fn counters(&self) -> &Counters;
 
@@ -109,6 +107,13 @@ pub trait Store: Send + Sync {
     /// The store's [`Inspect`] side, when it has one (the built-in stores
     /// do; a custom store, which has only its four raw calls, does not).
     fn inspect(&self) -> Option<&dyn Inspect> {
+        None
+    }
+
+    /// The store's [`Sweep`] side, when it can remove expired records (every
+    /// built-in store and every [`CustomStore`] can; a store that expires
+    /// records by itself need not).
+    fn sweep(&self) -> Option<&dyn Sweep> {
         None
     }
 
@@ -129,9 +134,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Committed>;
 }
 
-/// What operators' tools may ask of a store beyond what a request needs: a
-/// separate trait, so a store that cannot count (a custom store) simply
-/// lacks it rather than failing at run time.
+/// What operators' tools (the command line, Python's `store.save`, tests)
+/// may ask of a store beyond what a request needs: counting, listing, and
+/// raw reads and writes that bypass expiry and merging. A separate trait, so
+/// a store that cannot do these (a custom store, which has only its four raw
+/// calls) simply lacks it rather than failing at run time.
 pub trait Inspect: Send + Sync {
     /// The number of records held (expired but not yet cleaned included).
     fn len(&self) -> Result<u64>;
@@ -139,6 +146,24 @@ pub trait Inspect: Send + Sync {
     fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
     }
+    /// Every record's store key with its expiry, in store key order,
+    /// expired ones included.
+    fn list(&self) -> Result<Vec<(StoreKey, f64)>>;
+    /// The record under `key` whatever its expiry (tools show expired
+    /// records too), or `None`. Not counted as a load; an undecodable
+    /// record is [`Error::Corrupt`], counted as `corrupt`.
+    fn get(&self, key: &StoreKey) -> Result<Option<Record>>;
+    /// Stores `record` under `key` as it is, replacing whatever was there:
+    /// no merge, no counter (a raw put, for tools and tests).
+    fn save(&self, key: &StoreKey, record: &Record) -> Result<()>;
+}
+
+/// Removing expired records, apart from what a request needs (tower-sessions'
+/// `ExpiredDeletion`): run from a scheduler through [`clean_store`].
+pub trait Sweep: Send + Sync {
+    /// Removes every record expired at `now`; returns how many, and counts
+    /// them in the store's `cleaned` counter.
+    fn clean(&self, now: f64) -> Result<u64>;
 }
 
 /// The merge every store's commit performs: `current` is the stored record
@@ -166,9 +191,19 @@ pub fn merge_into(record: &mut Record, update: &Update<'_>) -> CommitOutcome {
 }
 
 /// Removes every expired record of `store` (Spyce's `clean_store`); returns
-/// how many were removed.
-pub fn clean_store(store: &dyn Store, now: f64) -> Result<u64> {
-    store.clean(now)
+/// how many were removed. A store without a [`Sweep`] side is
+/// [`Error::Unsupported`]`("clean")`.
+///
+/// ```
+/// use spysession_core::{clean_store, Inspect, MemoryStore, Record, SessionId};
+/// let store = MemoryStore::default();
+/// store.save(&SessionId::generate().store_key(), &Record::new(0.0, 10.0, Default::default()))?;
+/// assert_eq!(clean_store(&store, 5.0)?, 0);
+/// assert_eq!(clean_store(&store, 10.0)?, 1);
+/// # Ok::<(), spysession_core::Error>(())
+/// ```
+pub fn clean_store<S: Store + ?Sized>(store: &S, now: f64) -> Result<u64> {
+    store.sweep().ok_or(Error::Unsupported("clean"))?.clean(now)
 }
 
 /// Turns an expiry time into a key that sorts by time (big-endian bits of a

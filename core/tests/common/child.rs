@@ -46,7 +46,7 @@ pub fn assert_index_matches(store: &spysession_core::DbmStore) {
     );
     for (id, expires) in &index {
         let record = store
-            .load_any(id)
+            .get(id)
             .unwrap()
             .expect("an indexed record is present");
         assert_eq!(record.expires_at, *expires, "the index's expiry of {id:?}");

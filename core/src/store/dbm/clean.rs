@@ -24,7 +24,7 @@ pub(super) const CLEAN_BATCH: usize = 5000;
 /// so a clean holds at most 2.4 MB, however many records are due.
 const CLEAN_WINDOW: usize = 100_000;
 impl DbmStore {
-    /// [`Store::clean`], calling `progress` with the running total of records
+    /// [`Sweep::clean`](crate::Sweep::clean), calling `progress` with the running total of records
     /// removed after each batch (one write transaction of at most 5000
     /// removals), so a tool can show progress on a long clean.
     ///
@@ -40,7 +40,7 @@ impl DbmStore {
     /// fewer than 100,000.
     ///
     /// ```
-    /// use spysession_core::{DbmOptions, DbmStore, Record, SessionId, Store};
+    /// use spysession_core::{DbmOptions, DbmStore, Inspect, Record, SessionId};
     /// # let dir = tempfile::tempdir()?;
     /// let options = DbmOptions { durable: false, ..Default::default() };
     /// let store = DbmStore::open_with(dir.path(), options)?;

@@ -3,7 +3,7 @@
 //!
 //! The store and its commit live here; `index` keeps the records and the
 //! expiry index in step, `clean` removes expired records in batches, and
-//! `inspect` has the operators' tools (list, usage, any record).
+//! `inspect` has the operators' tools ([`Inspect`], usage).
 
 mod clean;
 mod index;
@@ -17,9 +17,9 @@ use std::sync::Arc;
 use lmdb::RwTransaction;
 use parking_lot::RwLock;
 
-use self::index::{get, put, remove, stored_expiry};
+use self::index::{get, put, remove};
 use super::env_registry::{self, EnvOptions, SharedEnv};
-use super::{merge, Committed, Counters, Inspect, Store, Update};
+use super::{merge, Committed, Counters, Inspect, Store, Sweep, Update};
 use crate::error::{Error, Result};
 use crate::record::{Changes, Record};
 use crate::store_key::StoreKey;
@@ -48,7 +48,7 @@ impl Default for DbmOptions {
 /// Sessions in an LMDB directory.
 ///
 /// One records database (id -> record) and one expiry index (expires-at,
-/// big-endian, + id), so [`Store::clean`] costs O(expired records), not
+/// big-endian, + id), so [`Sweep::clean`](crate::Sweep::clean) costs O(expired records), not
 /// O(records). Any number of `DbmStore`s may name one directory: the process
 /// opens its LMDB environment once (the first opener's `map_size` and
 /// `durable` apply to it; a durable store on a non-durable environment syncs
@@ -125,9 +125,11 @@ impl DbmStore {
     }
 }
 
-impl Inspect for DbmStore {
-    fn len(&self) -> Result<u64> {
-        self.env()?.record_count()
+/// Through the expiry index, in bounded batches (see
+/// [`DbmStore::clean_with_progress`]).
+impl Sweep for DbmStore {
+    fn clean(&self, now: f64) -> Result<u64> {
+        self.clean_with_progress(now, |_| {})
     }
 }
 
@@ -143,22 +145,15 @@ impl Store for DbmStore {
         Ok((!record.is_expired(now)).then(|| Arc::new(record)))
     }
 
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        self.write(|shared, txn| {
-            let old_expiry = get(txn, shared, key)?.and_then(stored_expiry);
-            put(txn, shared, key, record, old_expiry)
-        })
-    }
-
     fn delete(&self, key: &StoreKey) -> Result<bool> {
         self.write(|shared, txn| remove(txn, shared, key))
     }
 
-    fn clean(&self, now: f64) -> Result<u64> {
-        self.clean_with_progress(now, |_| {})
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
     }
 
-    fn inspect(&self) -> Option<&dyn Inspect> {
+    fn sweep(&self) -> Option<&dyn Sweep> {
         Some(self)
     }
 

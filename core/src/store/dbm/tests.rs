@@ -98,7 +98,7 @@ fn clean_removes_exactly_the_expired_over_many_batches() {
     assert!(dead
         .iter()
         .filter(|id| **id != moved)
-        .all(|id| store.load_any(id).unwrap().is_none()));
+        .all(|id| store.get(id).unwrap().is_none()));
     assert_exactly(&store, &alive);
     assert_eq!(store.clean(NOW).unwrap(), 0, "clean is idempotent");
 }
@@ -127,9 +127,7 @@ fn writes_between_batches_are_kept() {
             // moved to another time that is due too (so for the next clean).
             let waiting = |kept: &[StoreKey], moved: &[StoreKey]| {
                 let waits = |id: &&StoreKey| {
-                    !kept.contains(*id)
-                        && !moved.contains(*id)
-                        && store.load_any(id).unwrap().is_some()
+                    !kept.contains(*id) && !moved.contains(*id) && store.get(id).unwrap().is_some()
                 };
                 dead.iter().find(waits).copied()
             };

@@ -1,11 +1,20 @@
 //! The spysession 0.1 Redis layout (one hash per session at `<prefix><id>`,
 //! no buckets, no marker): found with `SCAN` so a store can refuse it, or
-//! [`super::RedisStore::migrate_v01`] move it.
+//! [`RedisStore::migrate_v01`] (here) move it.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use redis::RedisResult;
 
+use super::connect::Kind;
+use super::layout::{decode_hash, marker_key, LAYOUT_VERSION};
 use super::pool::Conn;
-use crate::error::Error;
+use super::RedisStore;
+use crate::error::{Error, Result};
+use crate::id::SessionId;
+use crate::record::FORMAT_VERSION;
+use crate::store_key::StoreKey;
 
 /// Keys asked of Redis per `SCAN` step.
 const SCAN_BATCH: usize = 1000;
@@ -86,6 +95,60 @@ pub(super) fn refusal(prefix: &str, key: &[u8]) -> Error {
             String::from_utf8_lossy(key)
         ),
     )
+}
+
+impl RedisStore {
+    /// Moves every session of the spysession 0.1 layout under the prefix
+    /// (`<prefix><id>` hashes) into this layout, once, and marks the prefix
+    /// as layout 2; returns how many sessions it moved. Run it with the web
+    /// servers of the old version stopped (a 0.1 server writing meanwhile
+    /// would write where this version no longer looks). Walks the database
+    /// with `SCAN`; one server or a Sentinel primary only. A session that
+    /// is moved twice (two migrations at once) is written twice, identically.
+    pub fn migrate_v01(&self) -> Result<u64> {
+        if self.kind == Kind::Cluster {
+            return Err(Error::Unsupported(
+                "the 0.1 layout never ran on a Redis Cluster: nothing to migrate",
+            ));
+        }
+        let prefix = self.options.prefix.clone();
+        let keys = self.with_connection(|con| find_all(con, &prefix))?;
+        let mut moved = 0;
+        for old in keys {
+            let Some(hex) = old.strip_prefix(prefix.as_bytes()) else {
+                continue;
+            };
+            let mut fields: BTreeMap<Vec<u8>, Vec<u8>> =
+                self.with_connection(|con| redis::cmd("HGETALL").arg(&old).query(con))?;
+            if fields.is_empty() {
+                continue; // expired since the SCAN
+            }
+            // 0.1 (format version 1) named the hash by the raw id; the
+            // unbucketed store-key layout between them (format version 2)
+            // by the store key. The fields are the same otherwise.
+            let key = if fields.get(b"m:v".as_slice()).map(Vec::as_slice) == Some(b"1") {
+                fields.insert(b"m:v".to_vec(), FORMAT_VERSION.to_string().into_bytes());
+                SessionId::parse(hex).map(|id| StoreKey::of(&id))
+            } else {
+                StoreKey::parse(hex)
+            };
+            let Ok(key) = key else { continue };
+            let record = decode_hash(fields)
+                .map_err(|why| self.corrupt(format!("0.1 session under {key}: {why}")))?;
+            self.write_record(&key, &record)?;
+            self.with_connection(|con| redis::cmd("DEL").arg(&old).query::<()>(con))?;
+            moved += 1;
+        }
+        let marker = marker_key(&prefix);
+        self.with_connection(|con| {
+            redis::cmd("SET")
+                .arg(&marker)
+                .arg(LAYOUT_VERSION)
+                .query::<()>(con)
+        })?;
+        self.layout_checked.store(true, Ordering::Release);
+        Ok(moved)
+    }
 }
 
 #[cfg(test)]

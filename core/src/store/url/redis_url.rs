@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use super::{parse_count, parse_seconds, percent_decode, Options, RedisAuth, RedisNode, StoreUrl};
+use super::query::{parse_count, parse_seconds, percent_decode, Options};
+use super::{RedisAuth, RedisNode, StoreUrl};
 use crate::error::{Error, Result};
 use crate::store::RedisOptions;
 

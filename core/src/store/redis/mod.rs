@@ -3,13 +3,20 @@
 //! primary or a Redis Cluster. Built only with the cargo feature `redis`.
 //!
 //! The layout, expiry and failure rules are documented on [`RedisStore`].
+//!
+//! The store, its options and its connections are here; `commit` has the
+//! [`Store`] side (load, commit, delete), `inspect` the [`Inspect`] side
+//! (count, list, raw reads and writes), `clean` the [`Sweep`], `layout` the
+//! keys, fields and Lua scripts, `v01` the 0.1 layout and its migration.
 
+mod clean;
+mod commit;
 mod connect;
+mod inspect;
 mod layout;
 mod pool;
 mod v01;
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -17,20 +24,16 @@ use redis::Script;
 
 use self::connect::{Kind, Settings};
 use self::layout::{
-    bucket_of, bucket_prefix, data_field, decode_hash, hash_key, marker_key, set_key, time_text,
-    ttl_ms, BUCKETS, CLEAN_LUA, COMMIT_LUA, DELETE_LUA, LAYOUT_VERSION, SAVE_LUA,
+    hash_key, marker_key, CLEAN_LUA, COMMIT_LUA, DELETE_LUA, LAYOUT_VERSION, SAVE_LUA,
 };
 use self::pool::{Conn, Pool};
-use std::sync::Arc;
 
-use super::{merge_into, CommitOutcome, Committed, Counters, Inspect, Store, Update};
+use super::Counters;
+#[cfg(doc)]
+use super::{Inspect, Store, Sweep};
 use crate::error::{Error, Result};
-use crate::id::SessionId;
-use crate::record::{Record, FORMAT_VERSION};
+use crate::record::FORMAT_VERSION;
 use crate::store_key::StoreKey;
-
-/// Due members taken from a bucket's expiry set per clean step.
-const CLEAN_BATCH: usize = 500;
 
 /// Options of a [`RedisStore`].
 #[derive(Clone, Debug)]
@@ -121,14 +124,14 @@ impl Default for RedisOptions {
 /// Redis TTL is a safety net set to the same moment, as a *relative* time:
 /// `expires_at - now` (for `save`, `expires_at - accessed`), so clock skew
 /// between web machines and the Redis host does not shorten sessions.
-/// [`Store::clean`] asks each bucket's expiry set for its due members
+/// [`Sweep::clean`] asks each bucket's expiry set for its due members
 /// (`ZRANGEBYSCORE`, in batches of 500) and deletes, in one short script
 /// per batch, only those whose `m:expires` has really passed (a session
 /// re-written since keeps living, and gets its real expiry as its score);
 /// members whose hash is gone (its TTL fired) leave the set without being
 /// counted. Its cost is 256 small commands plus O(expired), never a walk of
-/// every key. [`Store::len`] is the sum of the buckets' `ZCARD`s;
-/// [`RedisStore::list`] reads the sets.
+/// every key. [`Inspect::len`] is the sum of the buckets' `ZCARD`s;
+/// [`Inspect::list`] reads the sets.
 ///
 /// # Atomicity
 ///
@@ -275,50 +278,6 @@ impl RedisStore {
         hash_key(&self.options.prefix, &key.to_hex())
     }
 
-    /// The record of `id` whatever its expiry (for operators' tools, which
-    /// show expired records too, as [`crate::DbmStore::load_any`]); `None`
-    /// when there is none.
-    pub fn load_any(&self, key: &StoreKey) -> Result<Option<Record>> {
-        self.check_layout()?;
-        let key = self.key(key);
-        let fields: BTreeMap<Vec<u8>, Vec<u8>> =
-            self.with_connection(|con| redis::cmd("HGETALL").arg(&key).query(con))?;
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        check_version(fields.get(b"m:v".as_slice()).map(Vec::as_slice))?;
-        decode_hash(fields)
-            .map(Some)
-            .map_err(|why| self.corrupt(why))
-    }
-
-    /// Every session with its expiry, in store key order, expired ones
-    /// included (what [`crate::DbmStore::list`] gives, for operators'
-    /// tools): read from the buckets' expiry sets, 256 commands. A member
-    /// that is not a well-formed store key is left out.
-    pub fn list(&self) -> Result<Vec<(StoreKey, f64)>> {
-        self.check_layout()?;
-        let mut found = Vec::new();
-        for bucket in 0..BUCKETS {
-            let set = set_key(&self.options.prefix, bucket);
-            let members: Vec<(Vec<u8>, f64)> = self.with_connection(|con| {
-                redis::cmd("ZRANGE")
-                    .arg(&set)
-                    .arg(0)
-                    .arg(-1)
-                    .arg("WITHSCORES")
-                    .query(con)
-            })?;
-            found.extend(
-                members
-                    .into_iter()
-                    .filter_map(|(m, t)| Some((StoreKey::parse(m).ok()?, t))),
-            );
-        }
-        found.sort_by_key(|(id, _)| *id);
-        Ok(found)
-    }
-
     /// Runs `op` on a pooled connection (see [`Pool::run`]), counting a key
     /// of the wrong Redis type as a damaged record.
     fn with_connection<T>(&self, op: impl FnMut(&mut Conn) -> redis::RedisResult<T>) -> Result<T> {
@@ -404,257 +363,8 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Moves every session of the spysession 0.1 layout under the prefix
-    /// (`<prefix><id>` hashes) into this layout, once, and marks the prefix
-    /// as layout 2; returns how many sessions it moved. Run it with the web
-    /// servers of the old version stopped (a 0.1 server writing meanwhile
-    /// would write where this version no longer looks). Walks the database
-    /// with `SCAN`; one server or a Sentinel primary only. A session that
-    /// is moved twice (two migrations at once) is written twice, identically.
-    pub fn migrate_v01(&self) -> Result<u64> {
-        if self.kind == Kind::Cluster {
-            return Err(Error::Unsupported(
-                "the 0.1 layout never ran on a Redis Cluster: nothing to migrate",
-            ));
-        }
-        let prefix = self.options.prefix.clone();
-        let keys = self.with_connection(|con| v01::find_all(con, &prefix))?;
-        let mut moved = 0;
-        for old in keys {
-            let Some(hex) = old.strip_prefix(prefix.as_bytes()) else {
-                continue;
-            };
-            let mut fields: BTreeMap<Vec<u8>, Vec<u8>> =
-                self.with_connection(|con| redis::cmd("HGETALL").arg(&old).query(con))?;
-            if fields.is_empty() {
-                continue; // expired since the SCAN
-            }
-            // 0.1 (format version 1) named the hash by the raw id; the
-            // unbucketed store-key layout between them (format version 2)
-            // by the store key. The fields are the same otherwise.
-            let key = if fields.get(b"m:v".as_slice()).map(Vec::as_slice) == Some(b"1") {
-                fields.insert(b"m:v".to_vec(), FORMAT_VERSION.to_string().into_bytes());
-                SessionId::parse(hex).map(|id| StoreKey::of(&id))
-            } else {
-                StoreKey::parse(hex)
-            };
-            let Ok(key) = key else { continue };
-            let record = decode_hash(fields)
-                .map_err(|why| self.corrupt(format!("0.1 session under {key}: {why}")))?;
-            self.write_record(&key, &record)?;
-            self.with_connection(|con| redis::cmd("DEL").arg(&old).query::<()>(con))?;
-            moved += 1;
-        }
-        let marker = marker_key(&prefix);
-        self.with_connection(|con| {
-            redis::cmd("SET")
-                .arg(&marker)
-                .arg(LAYOUT_VERSION)
-                .query::<()>(con)
-        })?;
-        self.layout_checked.store(true, Ordering::Release);
-        Ok(moved)
-    }
-
-    /// [`Store::save`] without the layout check.
-    fn write_record(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        let hex = key.to_hex();
-        let key = hash_key(&self.options.prefix, &hex);
-        let mut call = self.save_script.prepare_invoke();
-        call.key(&key)
-            .key(set_key(&self.options.prefix, bucket_of(&hex)))
-            .arg(&hex[..])
-            .arg(time_text(record.expires_at))
-            .arg(ttl_ms(record.expires_at, record.accessed))
-            .arg("m:v")
-            .arg(record.version.to_string())
-            .arg("m:created")
-            .arg(time_text(record.created))
-            .arg("m:accessed")
-            .arg(time_text(record.accessed))
-            .arg("m:expires")
-            .arg(time_text(record.expires_at));
-        for (k, v) in record.data.iter() {
-            call.arg(data_field(k)).arg(v.to_msgpack());
-        }
-        self.write::<i64>(&key, &call).map(drop)
-    }
-
-    /// One bucket's clean: due members in batches, each batch checked and
-    /// deleted by one script. Returns how many hashes it deleted.
-    fn clean_bucket(&self, bucket: usize, now: f64, now_text: &str) -> Result<u64> {
-        let prefix = &self.options.prefix;
-        let set = set_key(prefix, bucket);
-        let hashes = bucket_prefix(prefix, bucket);
-        let mut removed = 0;
-        loop {
-            let due: Vec<Vec<u8>> = self.with_connection(|con| {
-                redis::cmd("ZRANGEBYSCORE")
-                    .arg(&set)
-                    .arg("-inf")
-                    .arg(now)
-                    .arg("LIMIT")
-                    .arg(0)
-                    .arg(CLEAN_BATCH)
-                    .query(con)
-            })?;
-            if due.is_empty() {
-                return Ok(removed);
-            }
-            let mut call = self.clean_script.prepare_invoke();
-            call.key(&set).arg(now_text);
-            for member in &due {
-                let mut key = hashes.clone();
-                key.extend_from_slice(member);
-                call.key(key).arg(member);
-            }
-            // Every due member leaves the due range in the script (deleted,
-            // dropped from the set, or re-scored to its real, later
-            // expiry), so the loop ends.
-            removed += self.with_connection(|con| call.invoke::<u64>(con))?;
-            if due.len() < CLEAN_BATCH {
-                return Ok(removed);
-            }
-        }
-    }
-
     fn corrupt(&self, why: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
         self.counters.count_corrupt();
         Error::Corrupt(why.into())
-    }
-}
-
-impl Inspect for RedisStore {
-    /// The sum of the buckets' expiry-set sizes: no SCAN.
-    fn len(&self) -> Result<u64> {
-        self.check_layout()?;
-        let mut total = 0;
-        for bucket in 0..BUCKETS {
-            let set = set_key(&self.options.prefix, bucket);
-            total += self.with_connection(|con| redis::cmd("ZCARD").arg(&set).query::<u64>(con))?;
-        }
-        Ok(total)
-    }
-}
-
-impl Store for RedisStore {
-    fn load(&self, key: &StoreKey, now: f64) -> Result<Option<Arc<Record>>> {
-        self.counters.count_load();
-        let record = self.load_any(key)?;
-        Ok(record.filter(|r| !r.is_expired(now)).map(Arc::new))
-    }
-
-    fn save(&self, key: &StoreKey, record: &Record) -> Result<()> {
-        self.check_layout()?;
-        self.write_record(key, record)
-    }
-
-    fn delete(&self, key: &StoreKey) -> Result<bool> {
-        self.check_layout()?;
-        let hex = key.to_hex();
-        let key = hash_key(&self.options.prefix, &hex);
-        let mut call = self.delete_script.prepare_invoke();
-        call.key(&key)
-            .key(set_key(&self.options.prefix, bucket_of(&hex)))
-            .arg(&hex[..]);
-        let n: i64 = self.write(&key, &call)?;
-        Ok(n > 0)
-    }
-
-    fn clean(&self, now: f64) -> Result<u64> {
-        self.check_layout()?;
-        let now_text = time_text(now);
-        let mut removed = 0u64;
-        for bucket in 0..BUCKETS {
-            removed += self.clean_bucket(bucket, now, &now_text)?;
-        }
-        self.counters.count_cleaned(removed);
-        Ok(removed)
-    }
-
-    fn inspect(&self) -> Option<&dyn Inspect> {
-        Some(self)
-    }
-
-    fn counters(&self) -> &Counters {
-        &self.counters
-    }
-
-    fn commit(
-        &self,
-        store_key: &StoreKey,
-        update: &Update<'_>,
-        loaded: &mut Option<Arc<Record>>,
-    ) -> Result<Committed> {
-        self.check_layout()?;
-        let hex = store_key.to_hex();
-        let key = hash_key(&self.options.prefix, &hex);
-        let changes = update.changes;
-        let removed: Vec<Vec<u8>> = changes
-            .iter()
-            .filter(|(_, v)| v.is_none())
-            .map(|(k, _)| data_field(k))
-            .collect();
-        let mut call = self.commit_script.prepare_invoke();
-        call.key(&key)
-            .key(set_key(&self.options.prefix, bucket_of(&hex)))
-            .arg(time_text(update.now))
-            .arg(time_text(update.expires_at))
-            .arg(time_text(update.created))
-            .arg(if update.create { "1" } else { "0" })
-            .arg(if changes.clear { "1" } else { "0" })
-            .arg(ttl_ms(update.expires_at, update.now))
-            .arg(FORMAT_VERSION)
-            .arg(&hex[..])
-            .arg(removed.len());
-        for field in &removed {
-            call.arg(field);
-        }
-        for (k, v) in changes.iter() {
-            if let Some(v) = v {
-                call.arg(data_field(k)).arg(v.to_msgpack());
-            }
-        }
-        let reply: Vec<String> = self.write(&key, &call)?;
-        // Whether the script wrote into exactly the record this session
-        // holds (or, for a new one, into nothing).
-        let mut onto_loaded = false;
-        let outcome = match reply.first().map(String::as_str) {
-            Some("stored") => {
-                let before = reply.get(1).and_then(|t| t.parse::<f64>().ok());
-                let Some(before) = before else {
-                    return Err(self.corrupt("m:accessed is not a number"));
-                };
-                let merged = update.base_accessed.is_some_and(|base| base != before);
-                onto_loaded = match loaded {
-                    Some(record) => record.accessed == before,
-                    None => update.create && before == update.created,
-                };
-                CommitOutcome::Stored { merged }
-            }
-            Some("notfound") => CommitOutcome::NotFound,
-            Some("version") => {
-                check_version(reply.get(1).map(String::as_bytes))?;
-                return Err(self.corrupt("m:v is not a format version"));
-            }
-            _ => return Err(self.corrupt("metadata fields missing or malformed")),
-        };
-        self.counters.count_commit(outcome);
-        let record = match outcome {
-            CommitOutcome::NotFound => None,
-            // Nobody wrote since this session loaded (or made) the record:
-            // what is stored is that record with this update applied.
-            CommitOutcome::Stored { .. } if onto_loaded => {
-                let mut record = match loaded.take() {
-                    Some(record) => Arc::unwrap_or_clone(record),
-                    None => Record::new(update.created, update.expires_at, Default::default()),
-                };
-                merge_into(&mut record, update);
-                Some(Arc::new(record))
-            }
-            // Merged into another writer's: read back what the script made.
-            CommitOutcome::Stored { .. } => self.load_any(store_key)?.map(Arc::new),
-        };
-        Ok(Committed { outcome, record })
     }
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::error::Error;
 
 fn err(url: &str) -> Error {
     match StoreUrl::parse(url) {
@@ -201,6 +202,8 @@ fn redact_hides_passwords_only() {
 
 #[cfg(feature = "redis")]
 mod redis {
+    use std::time::Duration;
+
     use super::*;
 
     fn redis(url: &str) -> (String, RedisOptions, Option<PathBuf>) {
