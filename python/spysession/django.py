@@ -227,9 +227,11 @@ class SessionStore(SessionBase):
         key = self.session_key
         loaded = self._engine if self._engine is not None and self._engine.id == key else None
         self._engine = None
+        session: Optional[Session]
+        base: Optional[dict[str, Any]]
         if loaded is not None:
             session, base = loaded, None
-            session.expire = self.get_expiry_age()
+            loaded.expire = self.get_expiry_age()
         else:
             session = self._begin(key, expire=self.get_expiry_age()) if key else None
             base = self._loaded if self._loaded is not None else {}
