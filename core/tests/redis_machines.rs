@@ -568,3 +568,105 @@ fn clean_keeps_rewritten_sessions_and_forgets_vanished_ones_without_counting_the
     assert_eq!(score, T0 + 500.0, "re-scored to its real expiry");
     assert_eq!(store.clean(T0 + 200.0).unwrap(), 1, "live's turn");
 }
+
+/// One commit of `changes` at `now`, expiring at `expires_at`.
+fn commit_at(store: &RedisStore, key: &StoreKey, changes: &Changes, now: f64, expires_at: f64) {
+    let update = Update {
+        changes,
+        now,
+        expires_at,
+        created: T0,
+        create: now == T0,
+        base_accessed: None,
+    };
+    let done = store.commit(key, &update, &mut None).unwrap();
+    assert!(matches!(done.outcome, CommitOutcome::Stored { .. }));
+}
+
+/// The expiry index's score of `key`.
+fn score(store: &RedisStore, key: &StoreKey) -> f64 {
+    let listed = store.list().unwrap();
+    listed.iter().find(|(k, _)| k == key).unwrap().1
+}
+
+#[test]
+fn the_expiry_index_lags_by_less_than_a_64th_of_the_ttl_and_never_leads() {
+    let server = RedisServer::start();
+    let store = RedisStore::open_with(&server.url(), quick("lag:")).unwrap();
+    let key = StoreKey::of(&SessionId::generate());
+    let mut changes = Changes::default();
+    changes.set("n", Value::Int(1));
+    // A TTL of 6,400 s: the index is rewritten when the expiry moves into
+    // another 100 s (T0 is a multiple of 100).
+    let ttl = 6400.0;
+    commit_at(&store, &key, &changes, T0, T0 + ttl);
+    assert_eq!(
+        score(&store, &key),
+        T0 + ttl,
+        "a new session is indexed exactly"
+    );
+    commit_at(&store, &key, &changes, T0 + 50.0, T0 + 50.0 + ttl);
+    assert_eq!(
+        score(&store, &key),
+        T0 + ttl,
+        "within the same 100 s: not rewritten"
+    );
+    commit_at(&store, &key, &changes, T0 + 120.0, T0 + 120.0 + ttl);
+    assert_eq!(
+        score(&store, &key),
+        T0 + 120.0 + ttl,
+        "into the next 100 s: rewritten"
+    );
+    commit_at(&store, &key, &changes, T0 + 130.0, T0 + 130.0 + ttl);
+    assert_eq!(score(&store, &key), T0 + 120.0 + ttl);
+    // A shorter expiry (a page with its own `expire`) moves it earlier at once.
+    commit_at(&store, &key, &changes, T0 + 140.0, T0 + 140.0 + 100.0);
+    assert_eq!(
+        score(&store, &key),
+        T0 + 240.0,
+        "an earlier expiry is indexed at once"
+    );
+    // (A TTL of 100 s: 1.5625 s intervals, and 240.5 is in the same as 240.)
+    commit_at(&store, &key, &changes, T0 + 140.5, T0 + 140.5 + 100.0);
+    assert_eq!(score(&store, &key), T0 + 240.0);
+    let stored = store.get(&key).unwrap().unwrap();
+    assert_eq!(stored.expires_at, T0 + 240.5, "m:expires is always exact");
+
+    // A clean between the lagging score and the real expiry keeps the
+    // session and re-scores it; after the real expiry it goes.
+    assert_eq!(store.clean(T0 + 240.2).unwrap(), 0);
+    assert_eq!(score(&store, &key), T0 + 240.5);
+    assert!(store.load(&key, T0 + 240.2).unwrap().is_some());
+    assert_eq!(store.clean(T0 + 240.5).unwrap(), 1);
+    assert_eq!(store.len().unwrap(), 0);
+}
+
+#[test]
+fn a_commit_of_thousands_of_keys_is_stored_whole() {
+    // The script hands fields to HSET and HDEL in chunks (Lua's unpack is
+    // bounded by its C stack): more than one chunk each way.
+    let server = RedisServer::start();
+    let store = RedisStore::open_with(&server.url(), quick("big:")).unwrap();
+    let key = StoreKey::of(&SessionId::generate());
+    let mut changes = Changes::default();
+    for i in 0..2500 {
+        changes.set(format!("k{i}"), Value::Int(i));
+    }
+    commit_at(&store, &key, &changes, T0, T0 + 3600.0);
+    let stored = store.get(&key).unwrap().unwrap();
+    assert_eq!(stored.data.len(), 2500);
+    assert_eq!(stored.data.get("k2499"), Some(&Value::Int(2499)));
+
+    let mut changes = Changes::default();
+    for i in 0..2400 {
+        changes.remove(format!("k{i}"));
+    }
+    changes.set("new", Value::Bool(true));
+    commit_at(&store, &key, &changes, T0 + 1.0, T0 + 3601.0);
+    let stored = store.get(&key).unwrap().unwrap();
+    assert_eq!(stored.data.len(), 101, "100 kept and the new one");
+    assert_eq!(stored.data.get("k2400"), Some(&Value::Int(2400)));
+    assert_eq!(stored.data.get("k0"), None);
+    assert_eq!(stored.data.get("new"), Some(&Value::Bool(true)));
+    assert_eq!((stored.created, stored.accessed), (T0, T0 + 1.0));
+}

@@ -143,7 +143,9 @@ def test_visit_counter_across_requests(redis_server, redis_store, prefix):
     assert 590 <= redis_server.command("TTL", key) <= 600
     index = f"{prefix}{{{skey[:2]}}}:exp"
     expires = float(redis_server.command("HGET", key, "m:expires"))
-    assert float(redis_server.command("ZSCORE", index, skey)) == expires
+    # The index's score is a lower bound of the expiry, rewritten when the
+    # expiry moves into another 1/64 of the TTL (one Redis call fewer).
+    assert expires - 600 / 64 < float(redis_server.command("ZSCORE", index, skey)) <= expires
     assert redis_server.command("GET", f"{prefix}layout") == "2"
     assert msgpack.unpackb(redis_store.load(skey))[4] == {"visited": 4}
     stats = redis_store.stats()

@@ -91,7 +91,7 @@ impl Default for RedisOptions {
 /// | key | type | holds |
 /// |---|---|---|
 /// | `<prefix>{bb}<store key hex>` | hash | one session (fields below), with a TTL |
-/// | `<prefix>{bb}:exp` | sorted set | the bucket's expiry index: member = store key hex, score = `m:expires` |
+/// | `<prefix>{bb}:exp` | sorted set | the bucket's expiry index: member = store key hex, score = `m:expires` or a little earlier (a lower bound, see below) |
 /// | `<prefix>layout` | string | the layout version, `2` |
 ///
 /// The session hash's fields:
@@ -129,8 +129,12 @@ impl Default for RedisOptions {
 /// per batch, only those whose `m:expires` has really passed (a session
 /// re-written since keeps living, and gets its real expiry as its score);
 /// members whose hash is gone (its TTL fired) leave the set without being
-/// counted. Its cost is 256 small commands plus O(expired), never a walk of
-/// every key. [`Inspect::len`] is the sum of the buckets' `ZCARD`s;
+/// counted. A commit rewrites the score only when the expiry moves into
+/// another 1/64 of the TTL, or earlier (one Redis call fewer per request
+/// for a session in use), so the score can lag `m:expires` by less than
+/// 1/64 of the TTL, never run ahead of it: a clean meets a live session
+/// only in that last stretch of its life. Its cost is 256 small commands
+/// plus O(expired), never a walk of every key. [`Inspect::len`] is the sum of the buckets' `ZCARD`s;
 /// [`Inspect::list`] reads the sets.
 ///
 /// # Atomicity
