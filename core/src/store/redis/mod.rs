@@ -254,7 +254,7 @@ impl RedisStore {
         };
         let (connector, kind) = connect::connector(url, &settings)?;
         Ok(RedisStore {
-            pool: Pool::new(connector, options.pool_size),
+            pool: Pool::new(connector, options.pool_size, options.command_timeout),
             kind,
             options,
             commit_script: Script::new(COMMIT_LUA),

@@ -2,8 +2,11 @@
 //! `parking_lot` mutex, made lazily (by the deployment's [`Connector`]) and
 //! replaced when they fail.
 
+use std::error::Error as _;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, MutexGuard};
 use redis::cluster::ClusterConnection;
@@ -103,15 +106,20 @@ pub(super) struct Pool {
     connector: Connector,
     slots: Vec<Mutex<Option<Conn>>>,
     next_slot: AtomicUsize,
+    /// How long an operation interrupted by signals is tried again.
+    retry_interrupted_for: Duration,
 }
 
 impl Pool {
-    /// A pool of `size` (at least 1) connections, none made yet.
-    pub(super) fn new(connector: Connector, size: usize) -> Self {
+    /// A pool of `size` (at least 1) connections, none made yet. An
+    /// operation that a signal interrupts is tried again, on a new
+    /// connection, for up to `retry_interrupted_for`.
+    pub(super) fn new(connector: Connector, size: usize, retry_interrupted_for: Duration) -> Self {
         Pool {
             connector,
             slots: (0..size).map(|_| Mutex::new(None)).collect(),
             next_slot: AtomicUsize::new(0),
+            retry_interrupted_for,
         }
     }
 
@@ -124,13 +132,34 @@ impl Pool {
             .unwrap_or_else(|| self.slots[start % n].lock())
     }
 
+    /// Runs `op` on a connection (see [`Self::run_once`]). A system call
+    /// that a signal interrupted (`EINTR`: a handler installed without
+    /// `SA_RESTART`, as CPython installs its own, or the process stopped
+    /// and continued, since the sockets have read timeouts) is not a fault
+    /// of the store: `op` runs again on a new connection, as Python's own
+    /// calls do (PEP 475), until `retry_interrupted_for` has passed. The
+    /// interrupted attempt may have been applied, so every `op` given here
+    /// must be safe to apply twice: reads, and the scripts, which set
+    /// fields to given values and delete given keys.
+    pub(super) fn run<T>(&self, mut op: impl FnMut(&mut Conn) -> RedisResult<T>) -> Result<T> {
+        let started = Instant::now();
+        loop {
+            match self.run_once(&mut op) {
+                Err(Error::Io(e))
+                    if e.kind() == io::ErrorKind::Interrupted
+                        && started.elapsed() < self.retry_interrupted_for => {}
+                done => return done,
+            }
+        }
+    }
+
     /// Runs `op` on a connection. A connection that fails with anything but
     /// a server error reply, or that finds itself on a replica (`READONLY`:
     /// the primary failed over), is dropped, so the next use connects (and
     /// re-resolves the primary) again. When a reused connection turns out
     /// closed (not timed out) or read-only, `op` runs once more on a new
     /// connection: nothing was applied by the failed attempt.
-    pub(super) fn run<T>(&self, mut op: impl FnMut(&mut Conn) -> RedisResult<T>) -> Result<T> {
+    fn run_once<T>(&self, op: &mut impl FnMut(&mut Conn) -> RedisResult<T>) -> Result<T> {
         let mut slot = self.slot();
         if let Some(con) = slot.as_mut() {
             match op(con) {
@@ -167,6 +196,21 @@ fn is_readonly(e: &RedisError) -> bool {
     e.code() == Some("READONLY") || e.to_string().contains("READONLY")
 }
 
+/// True when a system call under `e` was interrupted by a signal (`EINTR`).
+fn is_interrupted(e: &RedisError) -> bool {
+    // The crate keeps an I/O error as an `Arc<dyn Error>` and hands that
+    // out as the source: look through the `Arc` too.
+    let Some(cause) = e.source() else {
+        return false;
+    };
+    let io = cause.downcast_ref::<io::Error>().or_else(|| {
+        cause
+            .downcast_ref::<Arc<dyn std::error::Error + Send + Sync>>()
+            .and_then(|inner| inner.downcast_ref::<io::Error>())
+    });
+    io.is_some_and(|io| io.kind() == io::ErrorKind::Interrupted)
+}
+
 /// A `redis` crate error as the engine's: a key of another Redis type under
 /// our prefix is a damaged record; everything else is I/O, the cause kept.
 pub(super) fn to_error(e: RedisError) -> Error {
@@ -179,6 +223,8 @@ pub(super) fn to_error(e: RedisError) -> Error {
         io::ErrorKind::ConnectionRefused
     } else if e.is_connection_dropped() {
         io::ErrorKind::ConnectionAborted
+    } else if is_interrupted(&e) {
+        io::ErrorKind::Interrupted
     } else {
         io::ErrorKind::Other
     };
