@@ -7,8 +7,10 @@ Django, uvicorn (2 workers) for Starlette, or the C server; a few hundred
 sessions made by a warm-up pass (their Set-Cookie kept); then /visit (a
 read-modify-write of a counter) and /plain (no session) alternate in short
 wrk slices, several rounds, medians reported; then the lost-update test: 64
-concurrent /add/k<i> from one browser, and /count. The machine is shared:
-only ratios within one run count.
+concurrent /add/k<i> from one browser, and /count. The rows of one framework
+run together: all their servers up, each round a slice pair for every row in
+turn (see bench_group). The machine is shared: only ratios within one run
+count.
 
     bench/.venv/bin/python bench/http/run.py [--quick] [--only ROW,ROW]   (or `make bench-http`)
 """
@@ -86,57 +88,111 @@ def store_url(row: Row, where_dir: str, redis_url: str) -> str:
     return f"dbm://{os.path.join(where_dir, 'spysession')}?durable=false"
 
 
-def bench_row(row: Row, cfg, workdir: str, redis_url: str) -> dict:
-    where_dir = os.path.join(workdir, row.backend)
-    os.makedirs(where_dir, exist_ok=True)
-    env = {"BENCH_BACKEND": row.backend, "BENCH_DIR": where_dir, "BENCH_REDIS_URL": redis_url,
-           "BENCH_PREFIX": f"bench:{row.backend}:", "PYTHONDONTWRITEBYTECODE": "1"}
-    log_path = os.path.join(workdir, row.backend + ".log")
-    with open(log_path, "w") as log:
+class Running:
+    """One row's server, up, with its sessions made and its slices so far."""
+
+    def __init__(self, row: Row, cfg, workdir: str, redis_url: str):
+        self.row, self.cfg = row, cfg
+        where_dir = os.path.join(workdir, row.backend)
+        os.makedirs(where_dir, exist_ok=True)
+        env = {"BENCH_BACKEND": row.backend, "BENCH_DIR": where_dir, "BENCH_REDIS_URL": redis_url,
+               "BENCH_PREFIX": f"bench:{row.backend}:", "PYTHONDONTWRITEBYTECODE": "1"}
+        self.log = open(os.path.join(workdir, row.backend + ".log"), "w")
         if row.app == "django_app" and row.backend in ("django-db", "django-cached-db"):
             import subprocess
 
             subprocess.run([sys.executable, os.path.join(servers.HERE, "django_app.py"), "migrate", "-v", "0"],
-                           env={**os.environ, **env}, cwd=servers.HERE, check=True, stdout=log, stderr=log)
-        proc, port = servers.start(row.server, row.app, env, store_url(row, where_dir, redis_url),
-                                   cfg.server_threads, log)
+                           env={**os.environ, **env}, cwd=servers.HERE, check=True, stdout=self.log,
+                           stderr=self.log)
+        self.proc, self.port = servers.start(row.server, row.app, env, store_url(row, where_dir, redis_url),
+                                             cfg.server_threads, self.log)
         try:
-            load.check_counter(port)
-            cookies = load.make_sessions(port, cfg.sessions)
-            cookies_file = os.path.join(where_dir, "cookies.txt")
-            with open(cookies_file, "w") as f:
+            load.check_counter(self.port)
+            cookies = load.make_sessions(self.port, cfg.sessions)
+            self.cookies_file = os.path.join(where_dir, "cookies.txt")
+            with open(self.cookies_file, "w") as f:
                 f.write("\n".join(cookies) + "\n")
+        except Exception:
+            self.stop()
+            raise
+        self.slices: dict[str, list[dict]] = {"/visit": [], "/plain": []}
 
-            def slice_(path, seconds):
-                return load.wrk(port, path, seconds, cookies_file, cfg.wrk_threads, cfg.connections)
+    def slice(self, path: str, seconds: float, keep: bool = True) -> None:
+        r = load.wrk(self.port, path, seconds, self.cookies_file, self.cfg.wrk_threads, self.cfg.connections)
+        if keep:
+            self.slices[path].append(r)
 
-            slice_("/visit", cfg.warmup_s)  # warm-up: imports, pools, page cache
-            slice_("/plain", cfg.warmup_s)
-            visits, plains = [], []
-            for r in range(cfg.rounds):
-                order = ("/visit", "/plain") if r % 2 == 0 else ("/plain", "/visit")
-                for path in order:
-                    (visits if path == "/visit" else plains).append(slice_(path, cfg.slice_s))
+    def finish(self) -> dict:
+        """The lost-update test, the server stopped, and the row's result."""
+        try:
             # The C server's /count counts every key, its visit counter too;
             # the apps count only the test's keys.
-            kept = load.lost_update(port) - (1 if row.server == "c" else 0)
+            kept = load.lost_update(self.port) - (1 if self.row.server == "c" else 0)
         finally:
-            servers.stop(proc)
+            self.stop()
+        visits, plains = self.slices["/visit"], self.slices["/plain"]
 
-    def med(xs, key):
-        return statistics.median(x[key] for x in xs)
+        def med(xs, key):
+            return statistics.median(x[key] for x in xs)
 
-    return {
-        "framework": row.framework, "label": row.label, "backend": row.backend, "server": row.server,
-        "visit_rps": med(visits, "rps"), "visit_p50_ms": med(visits, "p50_ms"),
-        "visit_p99_ms": med(visits, "p99_ms"), "plain_rps": med(plains, "rps"),
-        "plain_p50_ms": med(plains, "p50_ms"),
-        "ratio": statistics.median(v["rps"] / p["rps"] for v, p in zip(visits, plains)),
-        "errors": sum(x["errors"] for x in visits + plains),
-        "requests": sum(x["requests"] for x in visits + plains),
-        "kept": kept,
-        "rounds": [{"visit": v["rps"], "plain": p["rps"]} for v, p in zip(visits, plains)],
-    }
+        row = self.row
+        return {
+            "framework": row.framework, "label": row.label, "backend": row.backend, "server": row.server,
+            "visit_rps": med(visits, "rps"), "visit_p50_ms": med(visits, "p50_ms"),
+            "visit_p99_ms": med(visits, "p99_ms"), "plain_rps": med(plains, "rps"),
+            "plain_p50_ms": med(plains, "p50_ms"),
+            "ratio": statistics.median(v["rps"] / p["rps"] for v, p in zip(visits, plains)),
+            "errors": sum(x["errors"] for x in visits + plains),
+            "requests": sum(x["requests"] for x in visits + plains),
+            "kept": kept,
+            "rounds": [{"visit": v["rps"], "plain": p["rps"]} for v, p in zip(visits, plains)],
+        }
+
+    def stop(self) -> None:
+        servers.stop(self.proc)
+        self.log.close()
+
+
+def bench_group(rows: list[Row], cfg, workdir: str, redis_url: str, pending: dict[str, str]) -> list[dict]:
+    """The rows of one framework, measured together: every server is up at
+    once (idle ones sleep), and each round gives every row its /visit and
+    /plain slices in turn, the order rotated each round. So the machine's
+    drift over the minutes a group takes falls on all of its rows alike,
+    and the ratios between them (the targets) are not at its mercy."""
+    running: list[Running] = []
+    results = []
+    t0 = time.time()
+    try:
+        for row in rows:
+            try:
+                running.append(Running(row, cfg, workdir, redis_url))
+            except Exception as e:  # one broken row must not lose the others
+                pending[f"{row.framework}: {row.label}"] = f"failed: {e} (log in {workdir})"
+                print(f"  {row.framework}: {row.label}: FAILED {e}", file=sys.stderr, flush=True)
+        for r in running:  # warm-up: imports, pools, page cache
+            r.slice("/visit", cfg.warmup_s, keep=False)
+            r.slice("/plain", cfg.warmup_s, keep=False)
+        for n in range(cfg.rounds):
+            turn = running[n % len(running):] + running[:n % len(running)] if running else []
+            for r in turn:
+                for path in (("/visit", "/plain") if n % 2 == 0 else ("/plain", "/visit")):
+                    r.slice(path, cfg.slice_s)
+        while running:
+            r = running.pop(0)
+            try:
+                result = r.finish()
+            except Exception as e:
+                pending[f"{r.row.framework}: {r.row.label}"] = f"failed: {e} (log in {workdir})"
+                print(f"  {r.row.framework}: {r.row.label}: FAILED {e}", file=sys.stderr, flush=True)
+                continue
+            results.append(result)
+            print(f"  {r.row.framework}: {r.row.label}: {result['visit_rps']:,.0f} /visit req/s, "
+                  f"x{result['ratio']:.2f} of /plain, kept {result['kept']}/64", file=sys.stderr, flush=True)
+    finally:
+        for r in running:
+            r.stop()
+    print(f"  ({rows[0].framework if rows else ''}: {time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
+    return results
 
 
 def main():
@@ -167,6 +223,7 @@ def main():
     results, pending = [], {}
     redis = servers.Redis(workdir)
     try:
+        groups: dict[str, list[Row]] = {}
         for row in ROWS:
             if cfg.only and row.backend not in cfg.only.split(","):
                 continue
@@ -175,17 +232,9 @@ def main():
                 pending[f"{row.framework}: {row.label}"] = why
                 print(f"  {row.framework}: {row.label}: pending ({why})", file=sys.stderr, flush=True)
                 continue
-            t0 = time.time()
-            try:
-                r = bench_row(row, cfg, workdir, redis.url)
-            except Exception as e:  # one broken row must not lose the others
-                pending[f"{row.framework}: {row.label}"] = f"failed: {e} (log in {workdir})"
-                print(f"  {row.framework}: {row.label}: FAILED {e}", file=sys.stderr, flush=True)
-                continue
-            results.append(r)
-            print(f"  {row.framework}: {row.label}: {r['visit_rps']:,.0f} /visit req/s, "
-                  f"x{r['ratio']:.2f} of /plain, kept {r['kept']}/64 ({time.time() - t0:.0f} s)",
-                  file=sys.stderr, flush=True)
+            groups.setdefault(row.framework, []).append(row)
+        for rows in groups.values():
+            results += bench_group(rows, cfg, workdir, redis.url, pending)
         redis_version = redis.version()
     finally:
         redis.close()

@@ -146,7 +146,9 @@ and Django, uvicorn 2 workers for Starlette); {cfg.sessions} sessions made first
 cookie; `wrk -t{cfg.wrk_threads} -c{cfg.connections}` with each request carrying one of those cookies in turn
 (`bench/http/cookies.lua`); `/visit` and `/plain` alternate in {cfg.slice_s:g} s slices, {cfg.rounds} rounds
 after a warm-up, medians of the rounds reported (÷ /plain: the median of each round's ratio). The
-machine is shared: compare rows of one run only, and ratios over absolute numbers.
+rows of one framework are measured together: all their servers are up, and each round gives every
+row its two slices in turn (the order rotated each round), so the machine's drift falls on them
+alike. The machine is shared: compare rows of one run only, and ratios over absolute numbers.
 
 {tbl}
 
