@@ -4,17 +4,22 @@
 //! is durable, with its own outcome.
 //!
 //! The first caller to find no commit under way becomes the leader: it
-//! takes every queued job, applies them in order in one transaction,
-//! commits, hands each job its result, and repeats while jobs keep
-//! arriving. The others wait on their result slot.
+//! takes every queued job (its own among them), applies them in order in
+//! one transaction, commits and syncs. Then it passes the lead to the first
+//! writer that queued meanwhile, hands each job of its batch its result,
+//! and returns: a leader does not go on serving others while its own
+//! caller waits (with two writers, that made every batch carry one commit:
+//! each writer's next commit arrived while the other led). The others wait
+//! on their slot for a result or for the lead.
 //!
-//! Before each batch after the first, the leader waits a moment (at most
-//! [`GATHER`]) until as many commits are queued as the last batch carried
-//! from other writers:
-//! the writers that batch released are coming back with their next commits,
-//! and on a machine with fewer cores than writers they need a moment to get
-//! there. (PostgreSQL's `commit_delay` does the same, for the same reason.)
-//! A lone writer never waits: its batches carry one commit.
+//! A leader first waits a moment (at most [`GATHER`]) until the writers of
+//! the last batch have queued again: they are coming back with their next
+//! commits, and on a machine with fewer cores than writers they need a
+//! moment to get there. (PostgreSQL's `commit_delay` does the same, for the
+//! same reason.) That is the writers queued when the lead was passed plus
+//! those the batch answered, or, for the first writer back after a batch
+//! that left nobody queued, that batch's writers (for [`RETURNING_FOR`]).
+//! A lone writer never waits: it is all its last batch had.
 //!
 //! A job that panics (a bug) fails its own caller with that panic, resumed
 //! on the caller's thread; the rest of its batch fails with an error (the
@@ -43,6 +48,17 @@ enum Answer {
     Done(Result<Committed>),
     /// The job panicked: the payload, to resume on the caller's thread.
     Panicked(Box<dyn Any + Send>),
+    /// Not run yet: the caller leads the next batch, its own job in it,
+    /// after waiting for the queue to hold `expect` jobs.
+    Lead {
+        expect: usize,
+    },
+}
+
+/// What a waiting writer is told to do.
+enum Turn {
+    Done(Result<Committed>),
+    Lead { expect: usize },
 }
 
 #[derive(Default)]
@@ -52,20 +68,17 @@ struct Slot {
 }
 
 impl Slot {
-    fn fill(&self, result: Result<Committed>) {
-        self.answer_with(Answer::Done(result));
-    }
-
     fn answer_with(&self, answer: Answer) {
         *self.answer.lock() = Some(answer);
         self.ready.notify_one();
     }
 
-    fn wait(&self) -> Result<Committed> {
+    fn wait(&self) -> Turn {
         let mut answer = self.answer.lock();
         loop {
             match answer.take() {
-                Some(Answer::Done(result)) => return result,
+                Some(Answer::Done(result)) => return Turn::Done(result),
+                Some(Answer::Lead { expect }) => return Turn::Lead { expect },
                 Some(Answer::Panicked(payload)) => {
                     drop(answer);
                     resume_unwind(payload)
@@ -89,15 +102,22 @@ impl Drop for Leading<'_> {
     }
 }
 
-/// The longest a leader waits for the writers of its last batch to queue
+/// The longest a leader waits for the writers of the last batch to queue
 /// again: a fraction of a sync (hundreds of microseconds on a disk, far more
 /// on many), so a batch never waits longer than a share of what it saves.
 const GATHER: Duration = Duration::from_micros(100);
+
+/// How soon after a batch that left nobody queued its writers still count
+/// as coming back (each needs a moment of CPU to make its next commit).
+const RETURNING_FOR: Duration = Duration::from_millis(1);
 
 #[derive(Default)]
 struct Queue {
     jobs: Vec<(Job, Arc<Slot>)>,
     leader_active: bool,
+    /// The last batch that left nobody queued: how many writers it
+    /// answered, and when.
+    last_alone: Option<(usize, Instant)>,
 }
 
 /// The queue of one LMDB environment (shared by every store on it).
@@ -115,47 +135,76 @@ impl GroupCommit {
         let slot = Arc::new(Slot::default());
         let mut queue = self.queue.lock();
         queue.jobs.push((job, slot.clone()));
-        if queue.leader_active {
+        let expect = if queue.leader_active {
             drop(queue);
             self.arrived.notify_one();
-            return slot.wait();
-        }
-        queue.leader_active = true;
-        let leading = Leading(self);
-        // Other writers' commits in the last batch: they are the ones coming
-        // back (this caller's own, in the first batch, will not while it leads).
-        let mut others = 0;
-        let mut first = true;
-        loop {
-            if others > 0 && queue.jobs.len() < others {
-                let deadline = Instant::now() + GATHER;
-                while queue.jobs.len() < others
-                    && !self.arrived.wait_until(&mut queue, deadline).timed_out()
-                {}
+            match slot.wait() {
+                Turn::Done(result) => return result,
+                Turn::Lead { expect } => expect,
             }
-            let batch = std::mem::take(&mut queue.jobs);
-            others = batch.len() - usize::from(first && !batch.is_empty());
-            first = false;
-            if batch.is_empty() {
-                // Stop leading under the same lock that found nothing
-                // queued, so no job is left without a leader.
-                queue.leader_active = false;
-                std::mem::forget(leading);
-                break;
-            }
+        } else {
+            queue.leader_active = true;
+            // The writers of a batch that just ended are coming back; after
+            // a lone writer's, or a while, nobody is: no wait.
+            let expect = match queue.last_alone {
+                Some((writers, ended)) if ended.elapsed() < RETURNING_FOR => writers,
+                _ => 0,
+            };
             drop(queue);
-            execute(shared, batch, sync_after);
-            queue = self.queue.lock();
+            expect
+        };
+        self.lead(shared, sync_after, expect);
+        match slot.wait() {
+            Turn::Done(result) => result,
+            // The lead goes to a job still queued, and ours ran.
+            Turn::Lead { .. } => unreachable!("a leader's own job is in its batch"),
+        }
+    }
+
+    /// One batch, led by a caller whose own job is queued: waits (at most
+    /// [`GATHER`]) for `expect` queued jobs, runs them all, passes the lead
+    /// to the first job queued meanwhile, then answers the batch.
+    fn lead(&self, shared: &SharedEnv, sync_after: bool, expect: usize) {
+        let leading = Leading(self);
+        let mut queue = self.queue.lock();
+        if queue.jobs.len() < expect {
+            let deadline = Instant::now() + GATHER;
+            while queue.jobs.len() < expect
+                && !self.arrived.wait_until(&mut queue, deadline).timed_out()
+            {}
+        }
+        let batch = std::mem::take(&mut queue.jobs);
+        drop(queue);
+        let answers = execute(shared, batch, sync_after);
+        let mut queue = self.queue.lock();
+        // Passed on under the same lock that sees who queued, so no job is
+        // left without a leader. Before the batch is answered, so `expect`
+        // counts its writers as not yet back.
+        match queue.jobs.first() {
+            Some((_, next)) => next.answer_with(Answer::Lead {
+                expect: queue.jobs.len() + answers.len(),
+            }),
+            None => {
+                queue.leader_active = false;
+                queue.last_alone = Some((answers.len(), Instant::now()));
+            }
         }
         drop(queue);
-        slot.wait()
+        std::mem::forget(leading);
+        for (slot, answer) in answers {
+            slot.answer_with(answer);
+        }
     }
 }
 
-/// Runs a batch in one transaction and fills every slot. A job that fails
-/// before writing (a damaged record) fails alone; a failure of the
-/// transaction itself (map full, I/O) fails the whole batch.
-fn execute(shared: &SharedEnv, batch: Vec<(Job, Arc<Slot>)>, sync_after: bool) {
+/// Runs a batch in one transaction and gives every slot's answer. A job
+/// that fails before writing (a damaged record) fails alone; a failure of
+/// the transaction itself (map full, I/O) fails the whole batch.
+fn execute(
+    shared: &SharedEnv,
+    batch: Vec<(Job, Arc<Slot>)>,
+    sync_after: bool,
+) -> Vec<(Arc<Slot>, Answer)> {
     let mut txn = match shared.begin_write() {
         Ok(txn) => txn,
         Err(e) => return fail_all(batch, e),
@@ -168,19 +217,21 @@ fn execute(shared: &SharedEnv, batch: Vec<(Job, Arc<Slot>)>, sync_after: bool) {
             Err(payload) => {
                 // What the job wrote is unknown: abandon the transaction.
                 drop(txn);
-                slot.answer_with(Answer::Panicked(payload));
                 let others = done.into_iter().map(|(_, slot)| slot);
-                for slot in others.chain(jobs.map(|(_, slot)| slot)) {
-                    slot.fill(Err(panicked_in_batch()));
-                }
-                return;
+                let others = others.chain(jobs.map(|(_, slot)| slot));
+                let mut answers: Vec<_> = others
+                    .map(|slot| (slot, Answer::Done(Err(panicked_in_batch()))))
+                    .collect();
+                answers.push((slot, Answer::Panicked(payload)));
+                return answers;
             }
         };
         if let Err(Error::StoreFull) = result {
             // The transaction cannot take more writes: give up on the batch.
             drop(txn);
-            slot.fill(Err(Error::StoreFull));
-            return fail_all(done, lmdb::Error::MapFull.into());
+            let mut answers = fail_all(done, lmdb::Error::MapFull.into());
+            answers.push((slot, Answer::Done(Err(Error::StoreFull))));
+            return answers;
         }
         done.push((result, slot));
     }
@@ -195,7 +246,8 @@ fn execute(shared: &SharedEnv, batch: Vec<(Job, Arc<Slot>)>, sync_after: bool) {
     match committed {
         Ok(()) => done
             .into_iter()
-            .for_each(|(result, slot)| slot.fill(result)),
+            .map(|(result, slot)| (slot, Answer::Done(result)))
+            .collect(),
         Err(e) => fail_all(done, e),
     }
 }
@@ -207,10 +259,11 @@ fn panicked_in_batch() -> Error {
     ))
 }
 
-fn fail_all<T>(batch: Vec<(T, Arc<Slot>)>, error: Error) {
-    for (_, slot) in batch {
-        slot.fill(Err(copy_of(&error)));
-    }
+fn fail_all<T>(batch: Vec<(T, Arc<Slot>)>, error: Error) -> Vec<(Arc<Slot>, Answer)> {
+    batch
+        .into_iter()
+        .map(|(_, slot)| (slot, Answer::Done(Err(copy_of(&error)))))
+        .collect()
 }
 
 /// The same failure again, for the next job of a failed batch (the
@@ -275,5 +328,64 @@ mod tests {
             let outcome = result.unwrap().outcome;
             assert_eq!(outcome, CommitOutcome::Stored { merged: false });
         }
+    }
+
+    #[test]
+    fn a_leader_returns_once_its_own_commit_is_durable() {
+        // The leader's own job holds its batch open until another writer
+        // has queued; that writer's job then waits until the leader's call
+        // has returned. A leader that went on to lead the next batch
+        // before returning would wait for that job forever.
+        let dir = tempfile::tempdir().unwrap();
+        let shared = env(dir.path());
+        let group = Arc::new(GroupCommit::default());
+        let (leader_started_tx, leader_started) = mpsc::channel();
+        let (go_leader, go_leader_rx) = mpsc::channel::<()>();
+        let leader = {
+            let (group, shared) = (group.clone(), shared.clone());
+            std::thread::spawn(move || {
+                let job: Job = Box::new(move |_, _| {
+                    leader_started_tx.send(()).unwrap();
+                    go_leader_rx.recv().unwrap();
+                    Ok(Committed {
+                        outcome: CommitOutcome::Stored { merged: false },
+                        record: None,
+                    })
+                });
+                group.run(&shared, job, false)
+            })
+        };
+        leader_started.recv().unwrap();
+        let (go_other, go_other_rx) = mpsc::channel::<()>();
+        let other = {
+            let (group, shared) = (group.clone(), shared.clone());
+            std::thread::spawn(move || {
+                let job: Job = Box::new(move |_, _| {
+                    go_other_rx.recv().unwrap();
+                    Ok(Committed {
+                        outcome: CommitOutcome::Stored { merged: false },
+                        record: None,
+                    })
+                });
+                group.run(&shared, job, false)
+            })
+        };
+        // Polling a condition, not sleeping: the other writer is queued.
+        while group.queue.lock().jobs.is_empty() {
+            std::thread::yield_now();
+        }
+        go_leader.send(()).unwrap();
+        let (done_tx, done) = mpsc::channel();
+        std::thread::spawn(move || done_tx.send(leader.join().unwrap()));
+        let led = done
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the leader did not return while the next batch was open");
+        assert_eq!(
+            led.unwrap().outcome,
+            CommitOutcome::Stored { merged: false }
+        );
+        go_other.send(()).unwrap();
+        let theirs = other.join().unwrap().unwrap();
+        assert_eq!(theirs.outcome, CommitOutcome::Stored { merged: false });
     }
 }
