@@ -81,6 +81,10 @@ impl Session {
 
     /// Converts every value holding an ext value that is not yet handed out.
     fn hand_out_ext_values(&mut self, py: Python<'_>) -> PyResult<()> {
+        // Most records hold no ext value: one look, no key copied.
+        if !self.core.iter().any(|(_, v)| holds_ext(v)) {
+            return Ok(());
+        }
         let keys: Vec<String> = self
             .core
             .iter()
