@@ -218,6 +218,7 @@ impl MemoryStore {
 #[pyclass(module = "spysession", extends = SessionStore, subclass, frozen)]
 pub struct DbmStore {
     path: PathBuf,
+    durable: bool,
 }
 
 impl DbmStore {
@@ -228,10 +229,11 @@ impl DbmStore {
         options: DbmOptions,
     ) -> PyResult<PyClassInitializer<Self>> {
         let open_path = path.clone();
+        let durable = options.durable;
         let store = unlocked(py, || CoreDbm::open_with(&open_path, options))?;
         Ok(
             PyClassInitializer::from(SessionStore::native(Arc::new(store)))
-                .add_subclass(DbmStore { path }),
+                .add_subclass(DbmStore { path, durable }),
         )
     }
 }
@@ -253,6 +255,13 @@ impl DbmStore {
     #[getter]
     fn path(&self) -> PathBuf {
         self.path.clone()
+    }
+
+    /// True when each commit is synced to disk before it returns (the
+    /// default); False for `durable=False`.
+    #[getter]
+    fn durable(&self) -> bool {
+        self.durable
     }
 
     fn __repr__(&self) -> String {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import anyio.to_thread
 import pytest
 from fastapi import Depends, FastAPI, Request
 from starlette.applications import Starlette
@@ -77,6 +78,40 @@ def test_store_io_runs_in_worker_threads_not_on_the_loop():
         loop_thread = client.portal.call(lambda: threading.current_thread().name)
     assert store.threads, "the store was used"
     assert loop_thread not in store.threads, store.threads
+
+
+@pytest.mark.parametrize(
+    "kind, threads, expected",
+    [
+        ("memory", False, []),
+        ("dbm-nosync", False, []),
+        # A durable commit waits for fsync: in a thread; its load does not.
+        ("dbm-durable", False, ["commit", "commit"]),
+        # threads=True: every call that does I/O (the first request has no
+        # cookie, so its begin does none).
+        ("dbm-nosync", True, ["commit", "begin", "commit"]),
+    ],
+)
+def test_only_store_calls_that_can_wait_go_to_worker_threads(tmp_path, monkeypatch, kind, threads, expected):
+    calls = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def noting(fn, *args, **kwargs):
+        calls.append(fn.__name__)
+        return await run_sync(fn, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", noting)
+    store = {
+        "memory": lambda: spysession.MemoryStore(),
+        "dbm-nosync": lambda: spysession.DbmStore(tmp_path / "s", durable=False),
+        "dbm-durable": lambda: spysession.DbmStore(tmp_path / "s"),
+    }[kind]()
+    app = Starlette(routes=ROUTES)
+    app.add_middleware(SessionMiddleware, manager=spysession.SessionManager(store), threads=threads)
+    with TestClient(app) as client:
+        assert client.get("/").text == "You visited us 1 times."
+        assert client.get("/").text == "You visited us 2 times."
+    assert calls == expected
 
 
 def test_untouched_sessions_are_not_committed_nor_varied(store):
