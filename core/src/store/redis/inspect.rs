@@ -4,13 +4,17 @@
 use std::collections::BTreeMap;
 
 use super::layout::{
-    bucket_of, data_field, decode_hash, hash_key, set_key, time_text, ttl_ms, BUCKETS,
+    bucket_of, bucket_prefix, data_field, decode_hash, hash_key, set_key, time_text, ttl_ms,
+    BUCKETS,
 };
 use super::{check_version, RedisStore};
 use crate::error::Result;
 use crate::record::Record;
 use crate::store::Inspect;
 use crate::store_key::StoreKey;
+
+/// Members whose expiry one script reads.
+const LIST_BATCH: usize = 500;
 
 impl Inspect for RedisStore {
     /// The sum of the buckets' expiry-set sizes: no SCAN.
@@ -24,8 +28,10 @@ impl Inspect for RedisStore {
         Ok(total)
     }
 
-    /// Read from the buckets' expiry sets, 256 commands. A member that is
-    /// not a well-formed store key is left out.
+    /// Read from the buckets' expiry sets (256 commands), each member with
+    /// its real `m:expires` (one script per bucket and 500 members: the
+    /// sets' scores lag it). A member whose hash is gone keeps its score; a
+    /// member that is not a well-formed store key is left out.
     fn list(&self) -> Result<Vec<(StoreKey, f64)>> {
         self.check_layout()?;
         let mut found = Vec::new();
@@ -39,11 +45,20 @@ impl Inspect for RedisStore {
                     .arg("WITHSCORES")
                     .query(con)
             })?;
-            found.extend(
-                members
-                    .into_iter()
-                    .filter_map(|(m, t)| Some((StoreKey::parse(m).ok()?, t))),
-            );
+            let hashes = bucket_prefix(&self.options.prefix, bucket);
+            for chunk in members.chunks(LIST_BATCH) {
+                let mut call = self.expiries_script.prepare_invoke();
+                for (member, _) in chunk {
+                    let mut key = hashes.clone();
+                    key.extend_from_slice(member);
+                    call.key(key);
+                }
+                let expiries: Vec<Option<String>> = self.with_connection(|con| call.invoke(con))?;
+                found.extend(chunk.iter().zip(expiries).filter_map(|((m, score), real)| {
+                    let real = real.and_then(|t| t.parse::<f64>().ok());
+                    Some((StoreKey::parse(m).ok()?, real.unwrap_or(*score)))
+                }));
+            }
         }
         found.sort_by_key(|(id, _)| *id);
         Ok(found)

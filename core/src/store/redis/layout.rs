@@ -204,6 +204,17 @@ end
 return n
 ";
 
+/// The real expiries of a bucket's members (the set's scores are lower
+/// bounds, see [`COMMIT_LUA`]). KEYS = hashes of one bucket; returns each
+/// one's `m:expires`, or false where the hash has none (it is gone).
+pub(super) const EXPIRIES_LUA: &str = r"
+local out = {}
+for i = 1, #KEYS do
+  out[i] = redis.call('HGET', KEYS[i], 'm:expires') or false
+end
+return out
+";
+
 /// The hash field of session key `key`.
 pub(super) fn data_field(key: &str) -> Vec<u8> {
     let mut field = Vec::with_capacity(key.len() + 2);

@@ -24,7 +24,7 @@ use redis::Script;
 
 use self::connect::{Kind, Settings};
 use self::layout::{
-    hash_key, marker_key, CLEAN_LUA, COMMIT_LUA, DELETE_LUA, LAYOUT_VERSION, SAVE_LUA,
+    hash_key, marker_key, CLEAN_LUA, COMMIT_LUA, DELETE_LUA, EXPIRIES_LUA, LAYOUT_VERSION, SAVE_LUA,
 };
 use self::pool::{Conn, Pool};
 
@@ -199,6 +199,7 @@ pub struct RedisStore {
     save_script: Script,
     delete_script: Script,
     clean_script: Script,
+    expiries_script: Script,
     layout_checked: AtomicBool,
     counters: Counters,
 }
@@ -261,6 +262,7 @@ impl RedisStore {
             save_script: Script::new(SAVE_LUA),
             delete_script: Script::new(DELETE_LUA),
             clean_script: Script::new(CLEAN_LUA),
+            expiries_script: Script::new(EXPIRIES_LUA),
             layout_checked: AtomicBool::new(false),
             counters: Counters::default(),
         })
