@@ -58,6 +58,7 @@ from typing import Any, Awaitable, Callable, Optional
 import anyio
 import anyio.to_thread
 
+from ._loop_store_calls import LoopStoreCalls
 from ._proxy import SessionProxy
 from ._spysession import DbmStore, MemoryStore, Session, SessionManager, SessionStore
 
@@ -94,10 +95,15 @@ class AsgiSession(SessionProxy):
 
     def commit(self) -> list[tuple[str, str]]:
         """Commits (a session emptied by the request is deleted, cookie and all)."""
+        return self.to_commit().commit()
+
+    def to_commit(self) -> Session:
+        """The real session, ready to commit: one the request emptied is
+        invalidated (deleted at commit, cookie and all)."""
         session = self._session
         if not session.is_new and len(session) == 0:
             session.invalidate()
-        return session.commit()
+        return session
 
 
 def _header(scope: Scope, name: bytes) -> Optional[bytes]:
@@ -158,13 +164,13 @@ class SessionMiddleware:
         self.scope_key = scope_key
         self.max_threads = max_threads
         self._limiter: Optional[anyio.CapacityLimiter] = None
-        load_waits, commit_waits = (True, True) if threads else _calls_that_wait(self.manager.store)
-        self._load = self._in_thread if load_waits else self._on_loop
-        self._commit = self._in_thread if commit_waits else self._on_loop
+        self._loop_calls: dict[Any, Optional[LoopStoreCalls]] = {}
+        self._load_waits, self._commit_waits = (True, True) if threads else _calls_that_wait(self.manager.store)
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
-        """The capacity limiter of this middleware's store threads (made in the event loop)."""
+        """The capacity limiter of this middleware's anyio threads (made in
+        the event loop; used when the loop is not asyncio's)."""
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.max_threads)
         return self._limiter
@@ -172,20 +178,26 @@ class SessionMiddleware:
     async def _in_thread(self, fn: Callable[[], Any]) -> Any:
         return await anyio.to_thread.run_sync(fn, limiter=self.limiter)
 
-    async def _on_loop(self, fn: Callable[[], Any]) -> Any:
-        return fn()
-
     async def _begin(self, scope: Scope) -> Session:
         cookie = _header(scope, b"cookie")
         query = scope.get("query_string") or None
         path = _request_path(scope)
-
-        def begin() -> Session:
+        if (cookie is None and query is None) or not self._load_waits:
+            # Nothing to look up (a new session, no I/O), or a load that
+            # cannot wait: on the loop.
             return self.manager.begin(cookie=cookie, query=query, path=path)
+        calls = LoopStoreCalls.of(self._loop_calls, self.max_threads)
+        if calls is not None:
+            return await calls.begin(self.manager, cookie, query, path)
+        return await self._in_thread(lambda: self.manager.begin(cookie=cookie, query=query, path=path))
 
-        if cookie is None and query is None:
-            return begin()  # nothing to look up: a new session, no I/O
-        return await self._load(begin)
+    async def _commit(self, session: AsgiSession) -> list[tuple[str, str]]:
+        if not self._commit_waits:
+            return session.commit()
+        calls = LoopStoreCalls.of(self._loop_calls, self.max_threads)
+        if calls is not None:
+            return await calls.commit(session.to_commit())
+        return await self._in_thread(session.commit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -200,7 +212,7 @@ class SessionMiddleware:
             nonlocal committed
             if message["type"] == start and session.accessed and not committed:
                 committed = True
-                cookies = await self._commit(session.commit)
+                cookies = await self._commit(session)
                 headers = list(message.get("headers", ()))
                 if scope["type"] == "http":
                     _add_vary_cookie(headers)
@@ -213,4 +225,4 @@ class SessionMiddleware:
         if session.accessed and (not committed or session._session.modified):
             # Changed after the headers went (or no response was started):
             # stored, though no cookie can be sent any more.
-            await self._commit(session.commit)
+            await self._commit(session)

@@ -57,12 +57,19 @@ impl PyClock {
 
 /// Reads `clock` (if any) and runs `work` with that time lent to the engine.
 pub fn at<T>(py: Python<'_>, clock: Option<&PyClock>, work: impl FnOnce() -> T) -> PyResult<T> {
-    let Some(clock) = clock else {
-        return Ok(work());
+    let now = clock.map(|c| c.read(py)).transpose()?;
+    Ok(lend(now, work))
+}
+
+/// Runs `work` with `now` (a Python clock's reading, if any) lent to the
+/// engine on this thread: how work on another thread than the one that
+/// read the clock, without the GIL, sees that reading.
+pub fn lend<T>(now: Option<f64>, work: impl FnOnce() -> T) -> T {
+    let Some(now) = now else {
+        return work();
     };
-    let now = clock.read(py)?;
     let previous = LENT_NOW.with(|c| c.replace(Some(now)));
     let out = work();
     LENT_NOW.with(|c| c.set(previous));
-    Ok(out)
+    out
 }

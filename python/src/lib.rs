@@ -15,6 +15,8 @@
 //!   `open_store(url)`.
 //! - [`config`]: options from keywords; `configure()` defaults.
 //! - [`manager`], [`session`]: `SessionManager`, `Session`.
+//! - `store_threads`: `_StoreThreads`, store calls of an asyncio event loop
+//!   on threads that never take the GIL (unix only; `spysession.asgi`).
 
 #![deny(missing_docs)]
 // The module is written in safe Rust: pyo3 does every call into CPython.
@@ -29,6 +31,8 @@ mod manager;
 mod pyext;
 mod session;
 mod signing;
+#[cfg(unix)]
+mod store_threads;
 mod store_url;
 mod stores;
 
@@ -93,6 +97,8 @@ fn _spysession(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::Session>()?;
     m.add_class::<session::SessionKeys>()?;
     m.add_class::<convert::Ext>()?;
+    #[cfg(unix)]
+    m.add_class::<store_threads::StoreThreads>()?;
     m.add_function(wrap_pyfunction!(configure, m)?)?;
     m.add_function(wrap_pyfunction!(clean_store, m)?)?;
     m.add_function(wrap_pyfunction!(store_url::open_store, m)?)?;

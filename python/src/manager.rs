@@ -7,7 +7,8 @@ use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
 use spysession_core::{
-    PageOptions, Request, SessionManager as CoreManager, Store, SystemClock, Transport,
+    PageOptions, Request, Session as CoreSession, SessionManager as CoreManager, Store,
+    SystemClock, Transport,
 };
 
 use crate::clock::{at, PyClock};
@@ -179,6 +180,20 @@ impl SessionManager {
         let session = at(py, this.clock.as_ref(), || {
             store_call(py, this.releases_gil, || core.begin_with(&request, &page))
         })??;
+        Self::adopt(slf, session, path, &page)
+    }
+
+    /// The Python session over `session`, which the engine began for a
+    /// request to `path` (see [`Session::load`]).
+    pub fn adopt(
+        slf: &Bound<'_, Self>,
+        session: CoreSession,
+        path: &str,
+        page: &PageOptions,
+    ) -> PyResult<Session> {
+        let py = slf.py();
+        let this = slf.get();
+        let core = &this.core;
         match Session::load(py, slf.clone().unbind(), session) {
             Ok(session) => Ok(session),
             // KeyboardInterrupt and the like are not about the record.
@@ -197,7 +212,7 @@ impl SessionManager {
                     path,
                 };
                 let session =
-                    at(py, this.clock.as_ref(), || core.begin_with(&fresh, &page))?.or_raise(py)?;
+                    at(py, this.clock.as_ref(), || core.begin_with(&fresh, page))?.or_raise(py)?;
                 Session::load(py, slf.clone().unbind(), session)
             }
         }

@@ -14,12 +14,12 @@
 
 use std::collections::HashMap;
 
-use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyList, PyString, PyTuple};
-use spysession_core::{Session as CoreSession, Value};
+use spysession_core::{CommitResult, Session as CoreSession, Value};
 
 use crate::clock::at;
 use crate::convert::{holds_ext, is_mutable, to_py, to_value, Codec};
@@ -39,7 +39,9 @@ struct Handed {
 #[pyclass(module = "spysession", mapping)]
 pub struct Session {
     manager: Py<SessionManager>,
-    core: CoreSession,
+    /// The engine session; lent out (None) while an event loop's store
+    /// thread commits it (`_StoreThreads`).
+    core: Option<CoreSession>,
     handed: HashMap<String, Handed>,
 }
 
@@ -68,25 +70,75 @@ impl Session {
         manager: Py<SessionManager>,
         core: CoreSession,
     ) -> PyResult<Self> {
+        let is_new = core.is_new();
         let mut session = Session {
             manager,
-            core,
+            core: Some(core),
             handed: HashMap::new(),
         };
-        if !session.core.is_new() {
+        if !is_new {
             session.hand_out_ext_values(py)?;
         }
         Ok(session)
     }
 
+    /// The engine session; an error while a store thread has it.
+    pub(crate) fn core(&self) -> PyResult<&CoreSession> {
+        self.core.as_ref().ok_or_else(lent_out)
+    }
+
+    /// The engine session to change; an error while a store thread has it.
+    fn core_mut(&mut self) -> PyResult<&mut CoreSession> {
+        self.core.as_mut().ok_or_else(lent_out)
+    }
+
+    /// The manager this session belongs to.
+    pub(crate) fn manager(&self) -> &Py<SessionManager> {
+        &self.manager
+    }
+
+    /// Lends the engine session to a store thread for a commit at `now`,
+    /// after taking in the values Python changed in place (so the commit
+    /// writes them): the session can then be neither read nor changed
+    /// until it is given back with [`Session::give_back`]. None, and
+    /// nothing lent, when the commit has nothing to write (no I/O: the
+    /// caller commits on its own thread).
+    pub(crate) fn lend_for_commit(
+        &mut self,
+        py: Python<'_>,
+        now: f64,
+    ) -> PyResult<Option<CoreSession>> {
+        self.take_in_place_changes(py)?;
+        if !self.core()?.needs_write_at(now) {
+            return Ok(None);
+        }
+        Ok(self.core.take())
+    }
+
+    /// Takes back the engine session lent by [`Session::lend_for_commit`].
+    pub(crate) fn give_back(&mut self, core: CoreSession) {
+        self.core = Some(core);
+    }
+
+    /// Sets again every value Python changed in place since it was handed out.
+    fn take_in_place_changes(&mut self, py: Python<'_>) -> PyResult<()> {
+        for (key, value, encoded) in self.changed_in_place(py)? {
+            if let Some(h) = self.handed.get_mut(&key) {
+                h.encoded = encoded;
+            }
+            self.core_mut()?.set(key, value);
+        }
+        Ok(())
+    }
+
     /// Converts every value holding an ext value that is not yet handed out.
     fn hand_out_ext_values(&mut self, py: Python<'_>) -> PyResult<()> {
         // Most records hold no ext value: one look, no key copied.
-        if !self.core.iter().any(|(_, v)| holds_ext(v)) {
+        let core = self.core()?;
+        if !core.iter().any(|(_, v)| holds_ext(v)) {
             return Ok(());
         }
-        let keys: Vec<String> = self
-            .core
+        let keys: Vec<String> = core
             .iter()
             .filter(|(k, v)| holds_ext(v) && !self.handed.contains_key(*k))
             .map(|(k, _)| k.to_owned())
@@ -99,11 +151,11 @@ impl Session {
 
     /// How values of this session convert: the manager's pickle keys and
     /// the current id.
-    fn codec<'a>(&self, manager: &'a SessionManager) -> Codec<'a> {
-        Codec {
+    fn codec<'a>(&self, manager: &'a SessionManager) -> PyResult<Codec<'a>> {
+        Ok(Codec {
             keys: manager.pickle_keys(),
-            id: self.core.id(),
-        }
+            id: self.core()?.id(),
+        })
     }
 
     /// The value of `key` as the Python object handed out for it.
@@ -113,11 +165,12 @@ impl Session {
                 return Ok(Some(h.obj.bind(py).clone()));
             }
         }
-        let Some(value) = self.core.get(key) else {
+        let manager = self.manager.bind(py).get();
+        let codec = self.codec(manager)?;
+        let Some(value) = self.core()?.get(key) else {
             return Ok(None);
         };
-        let manager = self.manager.bind(py).get();
-        let obj = to_py(py, value, self.codec(manager))?;
+        let obj = to_py(py, value, codec)?;
         if is_mutable(value) {
             let encoded = value.to_msgpack();
             self.handed.insert(
@@ -132,7 +185,7 @@ impl Session {
     }
 
     fn store(&mut self, py: Python<'_>, key: &str, obj: &Bound<'_, PyAny>) -> PyResult<()> {
-        let value = to_value(obj, self.codec(self.manager.bind(py).get()))?;
+        let value = to_value(obj, self.codec(self.manager.bind(py).get())?)?;
         if is_mutable(&value) {
             let encoded = value.to_msgpack();
             self.handed.insert(
@@ -145,21 +198,22 @@ impl Session {
         } else if !self.handed.is_empty() {
             self.handed.remove(key);
         }
-        self.core.set(key, value);
+        self.core_mut()?.set(key, value);
         Ok(())
     }
 
-    fn remove(&mut self, key: &str) -> bool {
+    fn remove(&mut self, key: &str) -> PyResult<bool> {
+        let core = self.core.as_mut().ok_or_else(lent_out)?;
         if !self.handed.is_empty() {
             self.handed.remove(key);
         }
-        self.core.remove(key).is_some()
+        Ok(core.remove(key).is_some())
     }
 
     /// Values changed in place since they were handed out: (key, new value, encoding).
     fn changed_in_place(&self, py: Python<'_>) -> PyResult<Vec<(String, Value, Vec<u8>)>> {
         let manager = self.manager.bind(py).get();
-        let codec = self.codec(manager);
+        let codec = self.codec(manager)?;
         let mut out = Vec::new();
         for (key, h) in &self.handed {
             let value = to_value(h.obj.bind(py), codec)?;
@@ -173,7 +227,7 @@ impl Session {
 
     fn as_dict<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
-        let keys: Vec<String> = self.core.keys().map(str::to_owned).collect();
+        let keys: Vec<String> = self.core()?.keys().map(str::to_owned).collect();
         for key in keys {
             if let Some(v) = self.lookup(py, &key)? {
                 dict.set_item(key, v)?;
@@ -206,33 +260,35 @@ impl Session {
 
     fn __delitem__(&mut self, key: &Bound<'_, PyAny>) -> PyResult<()> {
         let k = key_str(key)?;
-        if self.remove(&k) {
+        if self.remove(&k)? {
             Ok(())
         } else {
             Err(PyKeyError::new_err(k))
         }
     }
 
-    fn __len__(&self) -> usize {
-        self.core.len()
+    fn __len__(&self) -> PyResult<usize> {
+        Ok(self.core()?.len())
     }
 
-    fn __contains__(&self, key: &Bound<'_, PyAny>) -> bool {
-        key.cast::<PyString>()
+    fn __contains__(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let core = self.core()?;
+        Ok(key
+            .cast::<PyString>()
             .ok()
-            .and_then(|s| s.to_str().ok().map(|k| self.core.contains(k)))
-            .unwrap_or(false)
+            .and_then(|s| s.to_str().ok().map(|k| core.contains(k)))
+            .unwrap_or(false))
     }
 
-    fn __iter__(&self) -> SessionKeys {
-        SessionKeys {
+    fn __iter__(&self) -> PyResult<SessionKeys> {
+        Ok(SessionKeys {
             keys: self
-                .core
+                .core()?
                 .keys()
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
                 .into_iter(),
-        }
+        })
     }
 
     /// `session[key]` if present, else `default` (a non-str key is absent).
@@ -290,7 +346,7 @@ impl Session {
         let k = key_str(key)?;
         match self.lookup(py, &k)? {
             Some(v) => {
-                self.remove(&k);
+                self.remove(&k)?;
                 Ok(v)
             }
             None if default.len() == 1 => default.get_item(0),
@@ -300,13 +356,13 @@ impl Session {
 
     /// Removes and returns a (key, value) pair (the last key in sorted order).
     fn popitem<'py>(&mut self, py: Python<'py>) -> PyResult<(String, Bound<'py, PyAny>)> {
-        let Some(k) = self.core.keys().last().map(str::to_owned) else {
+        let Some(k) = self.core()?.keys().last().map(str::to_owned) else {
             return Err(PyKeyError::new_err("popitem(): session is empty"));
         };
         let v = self
             .lookup(py, &k)?
             .unwrap_or_else(|| py.None().into_bound(py));
-        self.remove(&k);
+        self.remove(&k)?;
         Ok((k, v))
     }
 
@@ -356,9 +412,10 @@ impl Session {
     }
 
     /// Removes every key (at commit, every key stored by then goes too).
-    fn clear(&mut self) {
+    fn clear(&mut self) -> PyResult<()> {
+        self.core_mut()?.clear();
         self.handed.clear();
-        self.core.clear();
+        Ok(())
     }
 
     fn __eq__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
@@ -386,47 +443,42 @@ impl Session {
 
     /// The session id (32 lowercase hex characters).
     #[getter]
-    fn id(&self) -> String {
-        self.core.id().to_string()
+    fn id(&self) -> PyResult<String> {
+        Ok(self.core()?.id().to_string())
     }
 
     /// True until the session is first stored.
     #[getter]
-    fn is_new(&self) -> bool {
-        self.core.is_new()
+    fn is_new(&self) -> PyResult<bool> {
+        Ok(self.core()?.is_new())
     }
 
     /// True when this request changed something not yet committed
     /// (values changed in place included).
     #[getter]
     fn modified(&self, py: Python<'_>) -> PyResult<bool> {
-        Ok(self.core.modified() || !self.changed_in_place(py)?.is_empty())
+        Ok(self.core()?.modified() || !self.changed_in_place(py)?.is_empty())
     }
 
     /// When the session expires, Unix seconds (float).
     #[getter]
-    fn expires_at(&self) -> f64 {
-        self.core.expires_at()
+    fn expires_at(&self) -> PyResult<f64> {
+        Ok(self.core()?.expires_at())
     }
 
     /// False before commit and when a commit was dropped because the
     /// session is gone (no resurrection); True otherwise.
     #[getter]
-    fn committed(&self) -> bool {
-        self.core.committed()
+    fn committed(&self) -> PyResult<bool> {
+        Ok(self.core()?.committed())
     }
 
     /// Stores what changed; returns the response headers to add, as a list
     /// of (name, value) pairs (a Set-Cookie when the browser must be told).
     fn commit<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        for (key, value, encoded) in self.changed_in_place(py)? {
-            if let Some(h) = self.handed.get_mut(&key) {
-                h.encoded = encoded;
-            }
-            self.core.set(key, value);
-        }
+        self.take_in_place_changes(py)?;
         let manager = self.manager.bind(py).get();
-        let core = &mut self.core;
+        let core = self.core.as_mut().ok_or_else(lent_out)?;
         let releases_gil = manager.releases_gil();
         let result = at(py, manager.py_clock(), || {
             // A commit with nothing to write does no I/O: keep the GIL.
@@ -435,24 +487,21 @@ impl Session {
             let blocking = releases_gil && core.needs_write_at(now);
             store_call(py, blocking, || core.commit_at(now))
         })??;
-        let headers = result
-            .set_cookie
-            .map(|c| PyTuple::new(py, [intern!(py, "Set-Cookie"), &PyString::new(py, &c)]))
-            .transpose()?;
-        PyList::new(py, headers)
+        commit_headers(py, result)
     }
 
     /// True (the default): the Set-Cookie of this session carries Max-Age
     /// and Expires. False: a browser-session cookie, without either (Flask's
     /// `session.permanent = False`); the server expires it all the same.
     #[getter]
-    fn persistent_cookie(&self) -> bool {
-        self.core.persistent_cookie()
+    fn persistent_cookie(&self) -> PyResult<bool> {
+        Ok(self.core()?.persistent_cookie())
     }
 
     #[setter]
-    fn set_persistent_cookie(&mut self, persistent: bool) {
-        self.core.set_persistent_cookie(persistent);
+    fn set_persistent_cookie(&mut self, persistent: bool) -> PyResult<()> {
+        self.core_mut()?.set_persistent_cookie(persistent);
+        Ok(())
     }
 
     /// Seconds of inactivity this session lives for: the page's or the
@@ -460,13 +509,13 @@ impl Session {
     /// what the next commit that writes stores as now + expire; a
     /// `ConfigError` unless a finite number >= 0.
     #[getter]
-    fn expire(&self) -> f64 {
-        self.core.expire()
+    fn expire(&self) -> PyResult<f64> {
+        Ok(self.core()?.expire())
     }
 
     #[setter]
     fn set_expire(&mut self, py: Python<'_>, expire: f64) -> PyResult<()> {
-        self.core
+        self.core_mut()?
             .set_expire(expire)
             .map_err(|e| crate::errors::to_py(py, e))
     }
@@ -474,8 +523,9 @@ impl Session {
     /// Makes the next commit write even when nothing changed: a new session
     /// is stored (empty, if no key was set), a loaded one has its expiry
     /// rewritten. A session deleted meanwhile is still not brought back.
-    fn touch(&mut self) {
-        self.core.touch();
+    fn touch(&mut self) -> PyResult<()> {
+        self.core_mut()?.touch();
+        Ok(())
     }
 
     /// A new id, same data; the old id is deleted at commit (call at login).
@@ -484,7 +534,7 @@ impl Session {
         // may hold one is handed out (read under the old id) so that commit
         // re-encodes it, and so re-signs it, under the new one.
         self.hand_out_ext_values(py)?;
-        self.core.regenerate();
+        self.core_mut()?.regenerate();
         Ok(())
     }
 
@@ -492,21 +542,37 @@ impl Session {
     /// expired. Keys set afterwards start a new session.
     fn invalidate(&mut self, py: Python<'_>) -> PyResult<()> {
         let manager = self.manager.bind(py).get();
-        let core = &mut self.core;
+        let core = self.core.as_mut().ok_or_else(lent_out)?;
         at(py, manager.py_clock(), || core.invalidate())?;
         self.handed.clear();
         Ok(())
     }
 
     /// `href` with the session id added as a query parameter (get transport).
-    fn url(&self, href: &str) -> String {
-        self.core.url(href)
+    fn url(&self, href: &str) -> PyResult<String> {
+        Ok(self.core()?.url(href))
     }
 
     /// An HTML hidden input carrying the id (post transport).
-    fn form_field(&self) -> String {
-        self.core.form_field()
+    fn form_field(&self) -> PyResult<String> {
+        Ok(self.core()?.form_field())
     }
+}
+
+/// The error of a session used while a store thread commits it.
+fn lent_out() -> PyErr {
+    PyRuntimeError::new_err(
+        "the session is being committed (a store thread has it until the commit's await returns)",
+    )
+}
+
+/// The headers a commit's result asks for: a Set-Cookie, or none.
+pub(crate) fn commit_headers(py: Python<'_>, result: CommitResult) -> PyResult<Bound<'_, PyList>> {
+    let headers = result
+        .set_cookie
+        .map(|c| PyTuple::new(py, [intern!(py, "Set-Cookie"), &PyString::new(py, &c)]))
+        .transpose()?;
+    PyList::new(py, headers)
 }
 
 fn view<'py>(slf: &Bound<'py, Session>, name: &str) -> PyResult<Bound<'py, PyAny>> {

@@ -16,6 +16,8 @@ from starlette.testclient import TestClient
 
 import spysession
 from examples.asgi_app import ROUTES
+import spysession._loop_store_calls
+from spysession._loop_store_calls import LoopStoreCalls
 from spysession.asgi import AsgiSession, SessionMiddleware
 
 
@@ -80,27 +82,45 @@ def test_store_io_runs_in_worker_threads_not_on_the_loop():
     assert loop_thread not in store.threads, store.threads
 
 
+def note_thread_hops(monkeypatch) -> list[tuple[str, str]]:
+    """Notes each store call the middleware sends off the loop: (how, what),
+    how = "store-thread" (spysession's own) or "anyio"."""
+    calls: list[tuple[str, str]] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def through_anyio(fn, *args, **kwargs):
+        calls.append(("anyio", "commit" if fn.__name__ == "commit" else "begin"))
+        return await run_sync(fn, *args, **kwargs)
+
+    def noting(name):
+        real = getattr(LoopStoreCalls, name)
+
+        async def call(self, *args):
+            calls.append(("store-thread", name))
+            return await real(self, *args)
+
+        return call
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", through_anyio)
+    monkeypatch.setattr(LoopStoreCalls, "begin", noting("begin"))
+    monkeypatch.setattr(LoopStoreCalls, "commit", noting("commit"))
+    return calls
+
+
 @pytest.mark.parametrize(
     "kind, threads, expected",
     [
         ("memory", False, []),
         ("dbm-nosync", False, []),
-        # A durable commit waits for fsync: in a thread; its load does not.
+        # A durable commit waits for fsync: on a store thread; its load does not.
         ("dbm-durable", False, ["commit", "commit"]),
         # threads=True: every call that does I/O (the first request has no
         # cookie, so its begin does none).
         ("dbm-nosync", True, ["commit", "begin", "commit"]),
     ],
 )
-def test_only_store_calls_that_can_wait_go_to_worker_threads(tmp_path, monkeypatch, kind, threads, expected):
-    calls = []
-    run_sync = anyio.to_thread.run_sync
-
-    async def noting(fn, *args, **kwargs):
-        calls.append(fn.__name__)
-        return await run_sync(fn, *args, **kwargs)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", noting)
+def test_only_store_calls_that_can_wait_go_to_store_threads(tmp_path, monkeypatch, kind, threads, expected):
+    calls = note_thread_hops(monkeypatch)
     store = {
         "memory": lambda: spysession.MemoryStore(),
         "dbm-nosync": lambda: spysession.DbmStore(tmp_path / "s", durable=False),
@@ -111,7 +131,18 @@ def test_only_store_calls_that_can_wait_go_to_worker_threads(tmp_path, monkeypat
     with TestClient(app) as client:
         assert client.get("/").text == "You visited us 1 times."
         assert client.get("/").text == "You visited us 2 times."
-    assert calls == expected
+    assert calls == [("store-thread", call) for call in expected]
+
+
+def test_without_store_threads_the_calls_go_to_anyio_threads(tmp_path, monkeypatch):
+    # As on a loop that cannot watch a socket (trio, Windows' proactor).
+    monkeypatch.setattr(spysession._loop_store_calls, "_StoreThreads", None)
+    calls = note_thread_hops(monkeypatch)
+    store = spysession.DbmStore(tmp_path / "s")
+    with TestClient(app_on(store)) as client:
+        assert client.get("/").text == "You visited us 1 times."
+        assert client.get("/").text == "You visited us 2 times."
+    assert calls == [("anyio", "commit"), ("anyio", "commit")]
 
 
 def test_untouched_sessions_are_not_committed_nor_varied(store):
