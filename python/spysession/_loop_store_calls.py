@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Optional
 
+from . import _spysession
 from ._spysession import Session, SessionManager
 
-try:
-    from ._spysession import _StoreThreads
-except ImportError:  # not unix: the caller uses anyio's threads
-    _StoreThreads = None
+#: The compiled store threads; None where the module has none (not unix):
+#: the caller then uses anyio's threads.
+_StoreThreads: Optional[type[_spysession._StoreThreads]] = getattr(_spysession, "_StoreThreads", None)
 
 
 class LoopStoreCalls:
@@ -49,11 +49,12 @@ class LoopStoreCalls:
         except KeyError:
             pass
         for old in [old for old in registry if old.is_closed()]:
-            calls = registry.pop(old)
-            if calls is not None:
-                calls.close()
+            stale = registry.pop(old)
+            if stale is not None:
+                stale.close()
+        calls: Optional[LoopStoreCalls]
         try:
-            calls: Optional[LoopStoreCalls] = cls(loop, max_threads)
+            calls = cls(loop, max_threads)
         except NotImplementedError:
             calls = None
         registry[loop] = calls

@@ -13,28 +13,32 @@ is a spysession session.
         request.session["visited"] = request.session.get("visited", 0) + 1
 
 Store calls that wait (on the network, on a disk sync, or on code the
-middleware cannot know) never run on the event loop: they run in worker
-threads through ``anyio``, with the middleware's own capacity limiter
-(``max_threads``), so a slow Redis or an fsync never blocks other requests
-and the session's threads do not compete with the app's own
-``run_in_threadpool`` work. Which calls those are, by store:
+middleware cannot know) never run on the event loop: they run on
+spysession's own store threads, up to ``max_threads`` per loop, which never
+take the GIL (the result comes back to the loop through a socket it
+watches), so a slow Redis or an fsync never blocks other requests and the
+session's threads do not compete with the app's own ``run_in_threadpool``
+work. Which calls those are, by store:
 
-- ``RedisStore`` and custom stores: every load and commit in a thread.
+- ``RedisStore`` and custom stores: every load and commit on a store thread.
 - ``DbmStore``: loads on the loop (a lookup in LMDB's memory map, a
-  microsecond or two), commits in a thread when the store is durable (each
-  waits for fsync) and on the loop with ``durable=False`` (a write into the
-  page cache, about 13 µs; it can wait for another process's commit or
-  clean batch, which hold LMDB's writer lock for microseconds to a few
-  milliseconds).
+  microsecond or two), commits on a store thread when the store is durable
+  (each waits for fsync) and on the loop with ``durable=False`` (a write
+  into the page cache, about 13 µs; it can wait for another process's
+  commit or clean batch, which hold LMDB's writer lock for microseconds to
+  a few milliseconds).
 - ``MemoryStore``: no I/O, everything on the loop.
 
-The reason is cost: a hop to a worker thread and back took about 90 µs of
-CPU per call on the benchmark machine (the GIL changing hands twice), ten
-times what the DbmStore call itself takes, and made a Starlette app on a
-DbmStore a third as fast as on Starlette's cookie sessions. ``threads=True``
-sends every store call to a thread whatever the store (a DbmStore on a disk
-that can stall). A request without a cookie begins its new session without
-any I/O.
+The reason is cost: a hop to a Python worker thread and back took about
+90 µs of CPU per call on the benchmark machine (the GIL changing hands
+twice), ten times what the DbmStore call itself takes and several times a
+Redis round trip. ``threads=True`` sends every store call off the loop
+whatever the store (a DbmStore on a disk that can stall). A request
+without a cookie begins its new session without any I/O. While a commit
+runs on a store thread the session cannot be used (``RuntimeError``); it
+comes back with its changes whatever the store did. A loop that cannot
+watch a socket (trio, Windows' proactor loop) gets anyio's worker threads,
+with the middleware's own capacity limiter, instead.
 
 The session is committed when the app sends ``http.response.start`` (its
 ``Set-Cookie`` and ``Vary: Cookie`` are added to that message) if the app
@@ -144,10 +148,10 @@ class SessionMiddleware:
 
     ``manager`` defaults to ``SessionManager()``, made now from the
     ``configure()`` defaults (whose default store is a MemoryStore: one
-    process only). ``max_threads`` bounds the worker threads doing store
-    I/O for this middleware at once. ``threads=True`` runs every store call
-    in a worker thread; by default only the calls that can wait do (see the
-    module docs).
+    process only). ``max_threads`` bounds the threads doing store I/O for
+    this middleware at once (per event loop). ``threads=True`` runs every
+    store call off the loop; by default only the calls that can wait do
+    (see the module docs).
     """
 
     def __init__(

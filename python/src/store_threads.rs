@@ -222,12 +222,12 @@ impl StoreThreads {
     /// Queues `job`, starting a thread if none is idle and fewer than
     /// `max_threads` run. Refused, the job comes back with the error (a
     /// lent session is given back, not lost).
-    fn submit(&mut self, job: Job, pending: Pending) -> Result<u64, (PyErr, Job)> {
+    fn submit(&mut self, job: Job, pending: Pending) -> Result<u64, Box<(PyErr, Job)>> {
         let token = self.next_token;
         let mut jobs = self.shared.jobs.lock();
         if jobs.closing {
             let closed = PyRuntimeError::new_err("the store threads are closed");
-            return Err((closed, job));
+            return Err(Box::new((closed, job)));
         }
         if jobs.idle == 0 && jobs.threads < self.max_threads {
             let shared = Arc::clone(&self.shared);
@@ -240,7 +240,7 @@ impl StoreThreads {
                 Err(e) if jobs.threads == 0 => {
                     let failed =
                         StoreError::new_err(format!("could not start a store thread: {e}"));
-                    return Err((failed, job));
+                    return Err(Box::new((failed, job)));
                 }
                 Err(_) => {}
             }
@@ -356,7 +356,9 @@ impl StoreThreads {
             request,
             now,
         };
-        self.submit(job, pending).map(Some).map_err(|(e, _)| e)
+        self.submit(job, pending)
+            .map(Some)
+            .map_err(|refused| refused.0)
     }
 
     /// Commits `session` on a store thread: the token its headers come back
@@ -385,7 +387,8 @@ impl StoreThreads {
         };
         match self.submit(job, pending) {
             Ok(token) => Ok(Some(token)),
-            Err((e, job)) => {
+            Err(refused) => {
+                let (e, job) = *refused;
                 if let Job::Commit { session: core, .. } = job {
                     session.try_borrow_mut()?.give_back(core);
                 }
@@ -398,13 +401,14 @@ impl StoreThreads {
     /// `Session` of a begin or the header list of a commit, False with the
     /// exception to raise.
     fn ready(&mut self, py: Python<'_>) -> PyResult<Vec<(u64, bool, Py<PyAny>)>> {
-        let mut buf = [0u8; 64];
+        // Drain the wake-up bytes; a short read means none is left (one
+        // system call in the usual case of one byte).
+        let mut buf = [0u8; 256];
         loop {
             match (&self.watched).read(&mut buf) {
-                Ok(0) => break,
-                Ok(_) => continue,
+                Ok(n) if n == buf.len() => continue,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => break, // WouldBlock: drained
+                _ => break, // short read, end of stream, or WouldBlock
             }
         }
         let done = std::mem::take(&mut *self.shared.done.lock());
