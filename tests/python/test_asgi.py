@@ -252,3 +252,21 @@ def test_a_malformed_store_url_is_a_config_error_at_start(monkeypatch):
     with pytest.raises(spysession.ConfigError, match="notaport") as info:
         create_app()
     assert "Sup3rS3cret" not in str(info.value)
+
+
+def test_a_store_fault_is_an_error_response_not_a_hang():
+    # Redis is down (nothing listens on the port): the store thread's error
+    # comes back to the request as a StoreError, never a hang or a crash.
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
+        store = spysession.RedisStore(url, connect_timeout=0.5)
+        with TestClient(app_on(store), raise_server_exceptions=False) as client:
+            assert client.get("/").status_code == 500  # the commit failed
+            client.cookies.set("spysession", "a" * 32)
+            assert client.get("/").status_code == 500  # the load failed
+        with TestClient(app_on(store)) as client:
+            with pytest.raises(spysession.StoreError, match="refused"):
+                client.get("/")
