@@ -219,8 +219,8 @@ pub struct StoreThreads {
 }
 
 impl StoreThreads {
-    /// Queues `job`, starting a thread if none is idle and fewer than
-    /// `max_threads` run. Refused, the job comes back with the error (a
+    /// Queues `job`, starting a thread if the idle ones are too few and
+    /// fewer than `max_threads` run. Refused, the job comes back with the error (a
     /// lent session is given back, not lost).
     fn submit(&mut self, job: Job, pending: Pending) -> Result<u64, Box<(PyErr, Job)>> {
         let token = self.next_token;
@@ -229,7 +229,11 @@ impl StoreThreads {
             let closed = PyRuntimeError::new_err("the store threads are closed");
             return Err(Box::new((closed, job)));
         }
-        if jobs.idle == 0 && jobs.threads < self.max_threads {
+        jobs.queue.push_back((token, job));
+        // Idle threads take queued jobs one each: start one more while the
+        // queue outnumbers them (a burst of jobs, met before any idle
+        // thread woke, is spread over threads).
+        if jobs.queue.len() > jobs.idle && jobs.threads < self.max_threads {
             let shared = Arc::clone(&self.shared);
             let started = std::thread::Builder::new()
                 .name("spysession-store".into())
@@ -240,12 +244,12 @@ impl StoreThreads {
                 Err(e) if jobs.threads == 0 => {
                     let failed =
                         StoreError::new_err(format!("could not start a store thread: {e}"));
+                    let (_, job) = jobs.queue.pop_back().expect("the job just queued");
                     return Err(Box::new((failed, job)));
                 }
                 Err(_) => {}
             }
         }
-        jobs.queue.push_back((token, job));
         drop(jobs);
         self.shared.job_waiting.notify_one();
         self.next_token += 1;
@@ -433,6 +437,12 @@ impl StoreThreads {
     #[getter]
     fn threads(&self) -> usize {
         self.shared.jobs.lock().threads
+    }
+
+    /// How many store threads wait for a job.
+    #[getter]
+    fn idle(&self) -> usize {
+        self.shared.jobs.lock().idle
     }
 
     /// Stops the threads once the jobs already submitted are done (their

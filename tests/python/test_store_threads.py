@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import select
 import socket
+import time
 
 import pytest
 
@@ -140,6 +141,26 @@ def test_many_calls_at_once_each_get_their_own_result(dbm_path):
         session = tokens[token]
         assert cookie_of(headers) == f"spysession={session.id}"
         assert manager.begin(cookie=cookie_of(headers))["i"] == session["i"]
+
+
+def test_a_burst_of_jobs_is_spread_over_threads_though_one_is_idle(dbm_path):
+    manager = spysession.SessionManager(spysession.DbmStore(dbm_path))
+    threads = _StoreThreads(4)
+
+    def commit_new():
+        s = manager.begin()
+        s["n"] = 1
+        return threads.commit(s)
+
+    commit_new()
+    results_of(threads, 1)
+    deadline = time.monotonic() + 30
+    while threads.idle < 1:  # the thread is back waiting for a job
+        assert time.monotonic() < deadline
+    for _ in range(3):
+        commit_new()
+    assert threads.threads >= 3
+    assert all(ok for ok, _ in results_of(threads, 3).values())
 
 
 def test_max_threads_must_be_at_least_one():
