@@ -15,7 +15,7 @@ BENCH_WHEELS := $(CURDIR)/bench/.wheels
 BENCH_DEPS_STAMP := $(BENCH_VENV)/.spysession-bench-deps
 BENCH_ARGS ?=
 
-.PHONY: bench bench-rust bench-python bench-trust bench-venv bench-http wrk-installed
+.PHONY: bench bench-rust bench-python bench-trust bench-asgi-hops bench-venv bench-http wrk-installed
 
 ## bench: criterion (core) then the Python benchmark; updates bench/RESULTS.md and the chart.
 bench: bench-rust bench-python
@@ -45,6 +45,10 @@ bench-venv: $(BENCH_DEPS_STAMP) python-venv
 ## bench-trust: what hashing the id and signing a pickle cost a request cycle (issue 13).
 bench-trust: bench-venv
 	$(BENCH_VPY) bench/trust_cost.py
+
+## bench-asgi-hops: what a store call costs an event loop on the loop, on anyio's threads, on spysession's store threads.
+bench-asgi-hops: bench-venv
+	$(BENCH_VPY) bench/asgi_hops.py
 
 ## bench-python: the Python benchmark alone (BENCH_ARGS=--quick for a short run).
 bench-python: bench-venv redis-server-installed
