@@ -160,6 +160,7 @@ impl Session {
 
     /// The value of `key` as the Python object handed out for it.
     fn lookup<'py>(&mut self, py: Python<'py>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.core()?; // lent out: no reads, handed-out values included
         if !self.handed.is_empty() {
             if let Some(h) = self.handed.get(key) {
                 return Ok(Some(h.obj.bind(py).clone()));

@@ -44,6 +44,7 @@ def test_a_commit_runs_on_a_store_thread_and_its_cookie_comes_back(dbm_path, clo
     threads = _StoreThreads(2)
     session = manager.begin()
     session["n"] = 1
+    session["cart"] = ["apple"]
     token = threads.commit(session)
     assert token is not None
     assert threads.pending == 1
@@ -51,6 +52,8 @@ def test_a_commit_runs_on_a_store_thread_and_its_cookie_comes_back(dbm_path, clo
         session["n"]
     with pytest.raises(RuntimeError, match="being committed"):
         session["m"] = 2
+    with pytest.raises(RuntimeError, match="being committed"):
+        session["cart"]  # handed out before the commit: refused too
     (ok, headers), = results_of(threads, 1).values()
     assert ok, headers
     assert threads.pending == 0
