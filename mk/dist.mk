@@ -101,5 +101,5 @@ dist:
 ## test-dist: the artifacts installed and used as a user would (tests/dist).
 test-dist: dist
 	@command -v pkg-config >/dev/null || { apt-get update -qq && apt-get install -y -qq pkgconf; }
-	ROOT=$(CURDIR) DIST=$(DIST) VERSION=$(DIST_VERSION) TRIPLE=$(DIST_TRIPLE) CC=$(CC) \
+	ROOT=$(CURDIR) DIST=$(DIST) VERSION=$(DIST_VERSION) TRIPLE=$(DIST_TRIPLE) TEST_CC=$(CC) \
 	  CARGO_TARGET_DIR=$(C_TARGET_DIR) tests/dist/run.sh

@@ -10,13 +10,17 @@
 #   - the C tarball, unpacked into a temporary prefix: a C visit counter
 #     compiled through its spysession.pc, linked shared and static.
 #
-# Environment: ROOT (the source tree), DIST, VERSION, TRIPLE, CC; CARGO_TARGET_DIR
-# (optional) lets the sdist build reuse compiled dependencies.
+# Environment: ROOT (the source tree), DIST, VERSION, TRIPLE, TEST_CC (the C
+# compiler of the C checks; default $CC, then cc); CARGO_TARGET_DIR (optional)
+# lets the sdist build reuse compiled dependencies. The compiler comes as
+# TEST_CC, not CC, so that the sdist's cargo build sees the environment the
+# other builds of that target directory saw: a CC that differs makes cargo
+# rebuild every crate that compiles C, here and again at the next build.
 # Ends with "test-dist: N passed, M failed" and exits non-zero if M > 0.
 set -uo pipefail
 
 : "${ROOT:?}" "${DIST:?}" "${VERSION:?}" "${TRIPLE:?}"
-CC=${CC:-cc}
+CC=${TEST_CC:-${CC:-cc}}
 here=$ROOT/tests/dist
 work=$(mktemp -d "${TMPDIR:-/tmp}/spysession-dist.XXXXXX")
 trap 'rm -rf "$work"' EXIT
